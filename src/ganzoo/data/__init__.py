@@ -1,0 +1,17 @@
+"""Built-in datasets: 2-D toy mixtures with known modes."""
+
+from __future__ import annotations
+
+from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
+
+__all__ = [
+    "ToyDistribution",
+    "GaussianMixture",
+    "SwissRoll",
+    "ToySampler",
+    "ring",
+    "grid",
+    "gaussians8",
+    "gaussians25",
+    "swiss_roll",
+]

@@ -1,0 +1,57 @@
+"""Building blocks shared by the model families: normalisation layers and DCGAN init."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._validation import check_choice
+
+__all__ = ["NORMS", "ACTIVATIONS", "norm_2d", "activation", "dcgan_init"]
+
+NORMS = ("batch", "instance", "layer", "none")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "none")
+
+
+def norm_2d(kind: str, channels: int) -> nn.Module:
+    """A 2-D normalisation layer of ``kind`` (one of :data:`NORMS`) for ``channels`` feature maps."""
+    check_choice("norm", kind, NORMS)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)  # LayerNorm over (C, H, W), per-channel affine
+    return nn.Identity()
+
+
+def activation(name: str, negative_slope: float = 0.2, inplace: bool = False) -> nn.Module:
+    """The activation module called ``name`` (``leaky_relu`` uses ``negative_slope``).
+
+    Critics keep ``inplace=False``: their gradient penalty differentiates twice.
+    """
+    check_choice("activation", name, ACTIVATIONS)
+    return {
+        "relu": lambda: nn.ReLU(inplace=inplace),
+        "leaky_relu": lambda: nn.LeakyReLU(negative_slope, inplace=inplace),
+        "elu": nn.ELU,
+        "gelu": nn.GELU,
+        "silu": nn.SiLU,
+        "tanh": nn.Tanh,
+        "none": nn.Identity,
+    }[name]()
+
+
+@torch.no_grad()
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation (Radford et al. 2016): conv/linear weights ~ N(0, 0.02),
+    normalisation weights ~ N(1, 0.02), biases 0. Use as ``model.apply(dcgan_init)``."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm, nn.BatchNorm1d)):
+        if module.weight is not None:
+            nn.init.normal_(module.weight, 1.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)

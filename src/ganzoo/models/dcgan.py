@@ -1,0 +1,171 @@
+"""DCGAN generator and critic (Radford et al. 2016, "Unsupervised Representation Learning
+with Deep Convolutional Generative Adversarial Networks").
+
+The reference sizes are those of the anime-faces notebook: at ``latent_dim=100``,
+``image_size=64``, ``channels=3``, ``width=64`` the generator has 3,576,704 parameters, the
+batch-norm discriminator 2,765,568 and the norm-free critic 2,763,776. Other sizes follow the
+same pattern: a 4x4 (or 7x7 for 28x28 images) base doubled by stride-2 4x4 convolutions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_int_at_least
+from ..errors import ConfigError
+from ..registry import CRITICS, GENERATORS
+from ._layers import NORMS, activation, dcgan_init, norm_2d
+
+__all__ = ["DCGANGenerator", "DCGANCritic", "dcgan_layout"]
+
+
+def dcgan_layout(image_size: int) -> tuple[int, int]:
+    """Return ``(base, n_doublings)`` with ``base * 2**n_doublings == image_size``.
+
+    The base is 4 (image sizes 8, 16, 32, 64, 128, 256, ...) or 7 (14, 28, 56, ...: the
+    MNIST-sized tutorial models).
+
+    Raises:
+        ConfigError: If the architecture cannot make ``image_size``.
+    """
+    if not isinstance(image_size, int) or isinstance(image_size, bool):
+        raise ConfigError(f"image_size={image_size!r} is not valid; it must be an integer")
+    for base in (4, 7):
+        doublings = math.log2(image_size / base) if image_size > 0 else -1
+        if doublings >= 1 and doublings == int(doublings):
+            return base, int(doublings)
+    raise ConfigError(
+        f"image_size={image_size} cannot be made by the DCGAN architecture, which doubles a "
+        "4x4 (or 7x7) base; use 4*2**k (8, 16, 32, 64, 128, 256) or 7*2**k (14, 28, 56), "
+        "or resize your images"
+    )
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator: z -> ConvTranspose stack -> Tanh image in [-1, 1].
+
+    Layers: ``ConvT(latent_dim, width*2**(n-1), base)`` then ``n-1`` stride-2 ``ConvT``
+    blocks halving the channels, each followed by normalisation and ReLU, then a
+    stride-2 ``ConvT`` to ``channels`` and Tanh; no biases.
+
+    Args:
+        latent_dim: Size of the noise vector z.
+        image_size: Output side length (see :func:`dcgan_layout`).
+        channels: Output channels (3 for RGB, 1 for grayscale).
+        width: Feature maps of the last hidden layer (``ngf`` in the paper's code).
+        norm: ``"batch"`` (DCGAN), ``"instance"`` (the 28x28 tutorial), ``"layer"`` or ``"none"``.
+
+    Example:
+        >>> import torch, ganzoo
+        >>> g = ganzoo.create_generator("dcgan", latent_dim=100, image_size=64, channels=3)
+        >>> sum(p.numel() for p in g.parameters())
+        3576704
+        >>> g(torch.randn(2, 100)).shape
+        torch.Size([2, 3, 64, 64])
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        image_size: int = 64,
+        channels: int = 3,
+        width: int = 64,
+        norm: str = "batch",
+    ) -> None:
+        super().__init__()
+        check_int_at_least("latent_dim", latent_dim, 1)
+        check_int_at_least("channels", channels, 1)
+        check_int_at_least("width", width, 1)
+        check_choice("norm", norm, NORMS)
+        base, doublings = dcgan_layout(image_size)
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        self.out_shape = (channels, image_size, image_size)
+        ch = width * 2 ** (doublings - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, ch, base, 1, 0, bias=False),
+            norm_2d(norm, ch),
+            activation("relu", inplace=True),
+        ]
+        for _ in range(doublings - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                norm_2d(norm, ch // 2),
+                activation("relu", inplace=True),
+            ]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map noise ``(batch, latent_dim)`` (or ``(batch, latent_dim, 1, 1)``) to images."""
+        return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
+
+
+class DCGANCritic(nn.Module):
+    """DCGAN discriminator / critic: image -> one raw score per sample.
+
+    Layers: stride-2 4x4 convolutions ``channels -> width -> 2*width -> ...`` down to the
+    4x4 (or 7x7) base, LeakyReLU(0.2) after each, normalisation on all but the first,
+    then a ``base x base`` convolution to one score; no biases, no sigmoid (losses take
+    logits). ``norm="batch"`` is the DCGAN discriminator; ``norm="none"`` the WGAN-GP
+    critic (batch norm breaks the per-sample meaning of the gradient penalty; the
+    WGAN-GP paper suggests ``"layer"`` instead).
+
+    Args:
+        image_size: Input side length (see :func:`dcgan_layout`).
+        channels: Input channels.
+        width: Feature maps of the first layer (``ndf``).
+        norm: ``"batch"``, ``"none"``, ``"layer"`` or ``"instance"``.
+        negative_slope: Slope of the LeakyReLU.
+
+    Example:
+        >>> import torch, ganzoo
+        >>> d = ganzoo.create_critic("dcgan", image_size=64, channels=3, norm="none")
+        >>> sum(p.numel() for p in d.parameters())
+        2763776
+        >>> d(torch.randn(2, 3, 64, 64)).shape
+        torch.Size([2])
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        width: int = 64,
+        norm: str = "batch",
+        negative_slope: float = 0.2,
+    ) -> None:
+        super().__init__()
+        check_int_at_least("channels", channels, 1)
+        check_int_at_least("width", width, 1)
+        check_choice("norm", norm, NORMS)
+        base, doublings = dcgan_layout(image_size)
+        self.image_size, self.channels, self.norm = image_size, channels, norm
+        self.in_shape = (channels, image_size, image_size)
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, width, 4, 2, 1, bias=False),
+            activation("leaky_relu", negative_slope),
+        ]
+        ch = width
+        for _ in range(doublings - 1):
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                norm_2d(norm, ch * 2),
+                activation("leaky_relu", negative_slope),
+            ]
+            ch *= 2
+        layers.append(nn.Conv2d(ch, 1, base, 1, 0, bias=False))
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Score images ``(batch, channels, size, size)``; returns shape ``(batch,)``."""
+        return self.net(x).reshape(x.shape[0])
+
+
+GENERATORS.register("dcgan")(DCGANGenerator)
+CRITICS.register("dcgan")(DCGANCritic)

@@ -1,0 +1,64 @@
+"""Optimizer specs: optimizers described as plain JSON so checkpoints can rebuild them.
+
+A spec is a dict such as ``{"name": "adam", "lr": 1e-4, "betas": [0.0, 0.9]}``: ``name``
+is one of :data:`OPTIMIZERS` and the rest are the optimizer's keyword arguments.
+
+Example:
+    >>> import torch
+    >>> from ganzoo.optim import build_optimizer, optimizer_spec
+    >>> opt = build_optimizer({"name": "rmsprop", "lr": 5e-5}, torch.nn.Linear(2, 1).parameters())
+    >>> optimizer_spec(opt)["name"], optimizer_spec(opt)["lr"]
+    ('rmsprop', 5e-05)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import torch
+
+from ._validation import check_choice
+from .errors import ConfigError
+
+__all__ = ["OPTIMIZERS", "build_optimizer", "optimizer_spec"]
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+_NAMES = {cls: name for name, cls in OPTIMIZERS.items()}
+_RUNTIME_KEYS = ("foreach", "fused", "capturable", "differentiable", "maximize", "params")
+
+
+def build_optimizer(spec: Mapping[str, Any], params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """Build the optimizer a spec describes over ``params``."""
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise ConfigError(
+            f"optimizer spec {spec!r} is not valid; pass a torch optimizer or a dict like "
+            "{'name': 'adam', 'lr': 2e-4, 'betas': (0.5, 0.999)}"
+        )
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "name"}
+    cls = OPTIMIZERS[check_choice("optimizer name", spec["name"], OPTIMIZERS)]
+    try:
+        return cls(params, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"optimizer spec {dict(spec)!r} has an argument {cls.__name__} does not take: {exc}") from None
+
+
+def optimizer_spec(optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
+    """The spec of a built-in optimizer (its class and hyperparameters), or None for others."""
+    name = _NAMES.get(type(optimizer))
+    if name is None:
+        return None
+    group = optimizer.param_groups[0]
+    spec: dict[str, Any] = {"name": name}
+    for key, default in optimizer.defaults.items():
+        if key in _RUNTIME_KEYS:
+            continue
+        value = group.get(key, default)
+        if isinstance(value, torch.Tensor):
+            value = value.item()
+        spec[key] = list(value) if isinstance(value, tuple) else value
+    return spec

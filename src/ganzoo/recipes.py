@@ -1,0 +1,157 @@
+"""Recipes: ready :class:`~ganzoo.Trainer` objects with the papers' settings.
+
+Each recipe builds the reference DCGAN networks from ``image_size`` and ``channels``
+(the anime-faces notebook's architecture), or uses the ``generator``/``critic`` you pass,
+so the same recipe trains images and 2-D toys. Keyword arguments not listed go to the
+:class:`~ganzoo.Trainer` (``amp``, ``device``, ``critic_batches``, ``callbacks`` ...).
+
+=============  ============  ==================  ===========================  ==============
+recipe         loss          Lipschitz           optimizer                    critic steps
+=============  ============  ==================  ===========================  ==============
+``dcgan``      BCE, t=0.9    none                Adam 2e-4, betas (0.5, 0.999)  1
+``wgan_clip``  Wasserstein   clip 0.01           RMSprop 5e-5                  5
+``wgan_gp``    Wasserstein   GP, lambda=10       Adam 1e-4, betas (0.0, 0.9)    5
+``sngan``      hinge         spectral norm       Adam 2e-4, betas (0.0, 0.9)    5
+=============  ============  ==================  ===========================  ==============
+
+Example:
+    >>> import ganzoo
+    >>> trainer = ganzoo.recipes.wgan_gp(image_size=32, channels=3, width=8, device="cpu")
+    >>> trainer.critic_steps, type(trainer.loss).__name__
+    (5, 'WassersteinLoss')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from torch import nn
+
+from .losses import BCELoss, HingeLoss, WassersteinLoss
+from .registry import CRITICS, GENERATORS
+from .regularizers import GradientPenalty, SpectralNorm, WeightClipping
+from .trainer import Trainer
+
+__all__ = ["dcgan", "wgan_clip", "wgan_gp", "sngan"]
+
+
+def _networks(
+    generator: nn.Module | None,
+    critic: nn.Module | None,
+    *,
+    image_size: int,
+    channels: int,
+    latent_dim: int,
+    width: int,
+    critic_norm: str,
+    seed: int | None,
+) -> tuple[nn.Module, nn.Module]:
+    if seed is not None:  # seed before building so the initial weights are reproducible too
+        from ._rng import seed_everything
+
+        seed_everything(seed)
+    if generator is None:
+        generator = GENERATORS.create(
+            "dcgan", latent_dim=latent_dim, image_size=image_size, channels=channels, width=width
+        )
+    if critic is None:
+        critic = CRITICS.create("dcgan", image_size=image_size, channels=channels, width=width, norm=critic_norm)
+    return generator, critic
+
+
+def _adam(lr: float, betas: Sequence[float]) -> dict[str, Any]:
+    return {"name": "adam", "lr": lr, "betas": list(betas)}
+
+
+def dcgan(
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    latent_dim: int = 100,
+    width: int = 64,
+    generator: nn.Module | None = None,
+    critic: nn.Module | None = None,
+    lr: float = 2e-4,
+    betas: Sequence[float] = (0.5, 0.999),
+    real_label: float = 0.9,
+    seed: int | None = None,
+    **trainer_kwargs: Any,
+) -> Trainer:
+    """DCGAN (Radford et al. 2016): batch-norm discriminator, non-saturating BCE loss with
+    one-sided label smoothing (real label 0.9, as in the notebook), Adam 2e-4 (0.5, 0.999),
+    one critic step per generator step."""
+    G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
+                     width=width, critic_norm="batch", seed=seed)
+    trainer_kwargs.setdefault("critic_steps", 1)
+    return Trainer(G, D, BCELoss(real_label=real_label), [], seed=seed,
+                   generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)
+
+
+def wgan_clip(
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    latent_dim: int = 100,
+    width: int = 64,
+    generator: nn.Module | None = None,
+    critic: nn.Module | None = None,
+    lr: float = 5e-5,
+    clip: float = 0.01,
+    seed: int | None = None,
+    **trainer_kwargs: Any,
+) -> Trainer:
+    """WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1): Wasserstein loss,
+    every critic weight clipped to [-0.01, 0.01], RMSprop 5e-5, 5 critic steps. The
+    critic keeps batch norm, as in the paper's DCGAN-based critic."""
+    G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
+                     width=width, critic_norm="batch", seed=seed)
+    trainer_kwargs.setdefault("critic_steps", 5)
+    rmsprop = {"name": "rmsprop", "lr": lr}
+    return Trainer(G, D, WassersteinLoss(), [WeightClipping(clip=clip)], seed=seed,
+                   generator_optimizer=rmsprop, critic_optimizer=dict(rmsprop), **trainer_kwargs)
+
+
+def wgan_gp(
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    latent_dim: int = 100,
+    width: int = 64,
+    generator: nn.Module | None = None,
+    critic: nn.Module | None = None,
+    lr: float = 1e-4,
+    betas: Sequence[float] = (0.0, 0.9),
+    gp_weight: float = 10.0,
+    seed: int | None = None,
+    **trainer_kwargs: Any,
+) -> Trainer:
+    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): Wasserstein loss, gradient penalty
+    lambda=10, Adam 1e-4 betas (0.0, 0.9), 5 critic steps, critic without batch norm.
+    For the 2-D toy sets the paper uses ``gp_weight=0.1`` and ``betas=(0.5, 0.9)``."""
+    G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
+                     width=width, critic_norm="none", seed=seed)
+    trainer_kwargs.setdefault("critic_steps", 5)
+    return Trainer(G, D, WassersteinLoss(), [GradientPenalty(weight=gp_weight)], seed=seed,
+                   generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)
+
+
+def sngan(
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    latent_dim: int = 100,
+    width: int = 64,
+    generator: nn.Module | None = None,
+    critic: nn.Module | None = None,
+    lr: float = 2e-4,
+    betas: Sequence[float] = (0.0, 0.9),
+    seed: int | None = None,
+    **trainer_kwargs: Any,
+) -> Trainer:
+    """SN-GAN (Miyato et al. 2018): hinge loss, spectral norm on every critic layer, Adam
+    2e-4 betas (0.0, 0.9), 5 critic steps (the paper's CIFAR-10 ResNet setting)."""
+    G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
+                     width=width, critic_norm="none", seed=seed)
+    trainer_kwargs.setdefault("critic_steps", 5)
+    return Trainer(G, D, HingeLoss(), [SpectralNorm()], seed=seed,
+                   generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)

@@ -1,0 +1,510 @@
+"""The :class:`Trainer`: alternating critic and generator updates, AMP, checkpoints.
+
+One generator step (see DESIGN.md)::
+
+    repeat critic_steps times:
+        real = next batch ("fresh") or the step's first batch again ("reuse")
+        fake = G(z)                                  (no grad)
+        L_C  = loss.critic_loss(C(real), C(fake)) + sum of regularizer penalties
+        one backward, one critic optimizer step; then each regularizer's after_critic_step
+    L_G = loss.generator_loss(C(G(z)))  -> backward -> generator optimizer step
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ._version import __version__
+from ._rng import rng_state, seed_everything, set_rng_state
+from ._stream import BatchStream
+from ._validation import check_choice, check_int_at_least
+from .amp import AmpPolicy
+from .callbacks import Callback
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import CheckpointError, ConfigError
+from .history import History
+from .losses import AdversarialLoss
+from .optim import OPTIMIZERS, build_optimizer, optimizer_spec
+from .registry import LOSSES, REGULARIZERS, from_config, get_config
+from .regularizers import Regularizer, has_penalty
+
+__all__ = ["Trainer", "CRITIC_BATCHES", "DEFAULT_OPTIMIZER"]
+
+CRITIC_BATCHES = ("fresh", "reuse")
+DEFAULT_OPTIMIZER: dict[str, Any] = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+OptimizerArg = torch.optim.Optimizer | Mapping[str, Any] | None
+
+
+def _component_config(component: Any) -> dict[str, Any] | None:
+    try:
+        return get_config(component)
+    except ConfigError:
+        return None
+
+
+def _grad_norm(params: Sequence[nn.Parameter]) -> Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.full((), math.nan)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+
+
+class Trainer:
+    """Train a generator against a critic with any loss, regularizers and AMP policy.
+
+    Args:
+        generator: Maps ``(batch, latent_dim)`` noise to samples. Needs a ``latent_dim``
+            attribute unless ``latent_dim`` is given.
+        critic: Maps samples to one score per sample (or a score map).
+        loss: A loss strategy or its registry name (``"bce"``, ``"wasserstein"`` ...).
+        regularizers: Regularizers or registry names (``"gradient_penalty"`` ...).
+        critic_steps: Critic updates per generator update (5 for WGAN and WGAN-GP).
+        amp: ``"off"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (see :mod:`ganzoo.amp`).
+        seed: Seeds every RNG when given, so a run is reproducible.
+        generator_optimizer: A torch optimizer over the generator's parameters, or a
+            spec dict (``{"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)}``, the default).
+        critic_optimizer: The same for the critic. Build it after the critic is final
+            or pass a spec: spectral norm re-parametrises the critic's weights.
+        critic_batches: ``"fresh"`` (default): every critic update draws a new real batch,
+            as in Algorithm 1 of the WGAN-GP paper. ``"reuse"``: the critic updates of one
+            generator step share one real batch, as in the anime-faces notebook.
+        device: Where to train; default CUDA when available, else CPU.
+        channels_last: Store 4-D activations and weights channels-last (faster convs on
+            recent CPUs and tensor-core GPUs).
+        latent_dim: Noise size, when the generator has no ``latent_dim`` attribute.
+        callbacks: Callbacks run by every :meth:`fit` call.
+        log_every: History values are copied to the host every this many steps (one
+            sync per ``log_every`` steps instead of one per step).
+        fp16_init_scale: Initial loss scale under fp16 (see :class:`ganzoo.AmpPolicy`).
+
+    Example:
+        >>> import torch, ganzoo
+        >>> G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
+        >>> D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
+        >>> trainer = ganzoo.Trainer(G, D, loss="wasserstein", regularizers=["gradient_penalty"],
+        ...                          critic_steps=5, seed=0, device="cpu")
+        >>> data = torch.utils.data.DataLoader(torch.randn(640, 2), batch_size=64)
+        >>> history = trainer.fit(data, steps=3)
+        >>> len(history), trainer.critic_updates
+        (3, 15)
+        >>> trainer.sample(4).shape
+        torch.Size([4, 2])
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        critic: nn.Module,
+        loss: AdversarialLoss | str = "bce",
+        regularizers: Iterable[Regularizer | str] = (),
+        *,
+        critic_steps: int = 1,
+        amp: str = "off",
+        seed: int | None = None,
+        generator_optimizer: OptimizerArg = None,
+        critic_optimizer: OptimizerArg = None,
+        critic_batches: str = "fresh",
+        device: torch.device | str | None = None,
+        channels_last: bool = False,
+        latent_dim: int | None = None,
+        callbacks: Iterable[Callback] = (),
+        log_every: int = 10,
+        fp16_init_scale: float = 2.0**10,
+    ) -> None:
+        if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
+            raise ConfigError(
+                "generator and critic must be torch.nn.Module instances; build them with "
+                "ganzoo.create_generator(...) / ganzoo.create_critic(...) or write your own"
+            )
+        self.critic_steps = check_int_at_least("critic_steps", critic_steps, 1)
+        self.critic_batches = check_choice("critic_batches", critic_batches, CRITIC_BATCHES)
+        self.log_every = check_int_at_least("log_every", log_every, 1)
+        self.seed = seed
+        if seed is not None:
+            seed_everything(check_int_at_least("seed", seed, 0))
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.channels_last = bool(channels_last)
+        self.loss: AdversarialLoss = LOSSES.create(loss) if isinstance(loss, str) else loss
+        if not callable(getattr(self.loss, "critic_loss", None)) or not callable(getattr(self.loss, "generator_loss", None)):
+            raise ConfigError(
+                f"loss={loss!r} is not a loss strategy; pass one of {LOSSES.list()} or an "
+                "object with critic_loss(real_scores, fake_scores) and generator_loss(fake_scores)"
+            )
+        if isinstance(regularizers, (str, Regularizer)):
+            regularizers = [regularizers]
+        self.regularizers: list[Regularizer] = [
+            REGULARIZERS.create(r) if isinstance(r, str) else r for r in regularizers
+        ]
+        self.latent_dim = self._find_latent_dim(generator, latent_dim)
+
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.generator = generator.to(self.device, memory_format=memory_format)
+        for reg in self.regularizers:
+            critic = reg.wrap(critic)
+        self.critic = critic.to(self.device, memory_format=memory_format)
+        self._warn_batch_norm_with_penalty()
+        self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
+        self._generator_params = [p for p in self.generator.parameters() if p.requires_grad]
+        self._critic_params = [p for p in self.critic.parameters() if p.requires_grad]
+
+        self.generator_optimizer = self._make_optimizer(generator_optimizer, self.generator, "generator_optimizer")
+        self.critic_optimizer = self._make_optimizer(critic_optimizer, self.critic, "critic_optimizer")
+        self.amp = amp
+        self.critic_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
+        self.generator_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
+        self.fp16_init_scale = fp16_init_scale
+        self.callbacks: list[Callback] = list(callbacks)
+
+        self.step = 0  # generator updates done
+        self.critic_updates = 0
+        self.epoch = 0
+        self._history = History()
+        self._pending: list[Tensor] = []
+        self._pending_meta: list[tuple[int, int, int]] = []
+        self._columns = ["critic_loss", "generator_loss", "wasserstein"]
+        self._columns += [f"penalty/{name}" for name, _ in self._penalty_regs]
+        self._columns += ["critic_grad_norm", "generator_grad_norm"]
+
+    # ------------------------------------------------------------------ setup helpers
+    @staticmethod
+    def _find_latent_dim(generator: nn.Module, latent_dim: int | None) -> int:
+        value = latent_dim if latent_dim is not None else getattr(generator, "latent_dim", None)
+        if value is None:
+            raise ConfigError(
+                f"cannot tell the noise size of {type(generator).__name__}: give it a "
+                "`latent_dim` attribute or pass Trainer(..., latent_dim=N)"
+            )
+        return check_int_at_least("latent_dim", value, 1)
+
+    @staticmethod
+    def _reg_name(reg: Regularizer) -> str:
+        config = _component_config(reg)
+        return config["name"] if config else type(reg).__name__
+
+    def _warn_batch_norm_with_penalty(self) -> None:
+        per_sample = [self._reg_name(r) for r in self.regularizers if getattr(r, "per_sample", False)]
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.critic.modules())
+        if per_sample and has_bn:
+            warnings.warn(
+                f"the critic uses batch norm together with {', '.join(per_sample)}: batch norm "
+                "mixes the samples of a batch, so the per-sample gradient the penalty constrains "
+                "is no longer each sample's own (Gulrajani et al. 2017, Sec. 4). Build the critic "
+                "with norm='none' or norm='layer'",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _make_optimizer(self, arg: OptimizerArg, model: nn.Module, name: str) -> torch.optim.Optimizer:
+        if isinstance(arg, torch.optim.Optimizer):
+            model_params = {id(p) for p in model.parameters()}
+            opt_params = [p for g in arg.param_groups for p in g["params"]]
+            if not opt_params or any(id(p) not in model_params for p in opt_params):
+                raise ConfigError(
+                    f"{name} does not optimise the {name.split('_')[0]}'s parameters (built before "
+                    "a regularizer re-parametrised the model?); pass a spec dict such as "
+                    "{'name': 'adam', 'lr': 1e-4, 'betas': (0.0, 0.9)} and the Trainer builds it"
+                )
+            return arg
+        return build_optimizer(DEFAULT_OPTIMIZER if arg is None else arg, model.parameters())
+
+    # ------------------------------------------------------------------ training
+    @property
+    def history(self) -> History:
+        """Per-generator-step records of every step so far (``len`` = generator steps)."""
+        self._flush()
+        return self._history
+
+    def fit(
+        self,
+        data: Iterable[Any],
+        steps: int | None = None,
+        *,
+        epochs: int | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> History:
+        """Train for ``steps`` more generator steps, or ``epochs`` more passes over ``data``.
+
+        A second call continues where the first stopped (step counters, optimizer
+        moments and history carry on).
+
+        Args:
+            data: An iterable of batches: a DataLoader, a ganzoo sampler, any iterable of
+                tensors or ``(samples, labels)`` tuples.
+            steps: Generator steps to run.
+            epochs: Passes over ``data`` to run (the step that ends a pass finishes).
+            callbacks: Extra callbacks for this call only.
+
+        Returns:
+            The full :attr:`history`.
+        """
+        if (steps is None) == (epochs is None):
+            raise ConfigError("fit() needs exactly one of steps=N or epochs=N")
+        if steps is not None:
+            check_int_at_least("steps", steps, 0)
+        else:
+            check_int_at_least("epochs", epochs, 0)
+        callbacks = [*self.callbacks, *callbacks]
+        stream = BatchStream(data)
+        target = self.step + steps if steps is not None else None
+        self.generator.train()
+        self.critic.train()
+        for cb in callbacks:
+            cb.on_fit_start(self)
+        try:
+            while (self.step < target) if target is not None else (stream.epochs_done < epochs):
+                epochs_before = stream.epochs_done
+                self._train_step(stream)
+                for cb in callbacks:
+                    cb.on_step_end(self)
+                if stream.epochs_done > epochs_before:
+                    self.epoch += stream.epochs_done - epochs_before
+                    for cb in callbacks:
+                        cb.on_epoch_end(self)
+        except BaseException as error:
+            self._flush()
+            for cb in callbacks:
+                cb.on_interrupt(self, error)
+            raise
+        self._flush()
+        for cb in callbacks:
+            cb.on_fit_end(self)
+        return self._history
+
+    def _to_device(self, batch: Tensor) -> Tensor:
+        non_blocking = self.device.type == "cuda"
+        batch = batch.to(self.device, non_blocking=non_blocking)
+        if not batch.is_floating_point():
+            raise ConfigError(f"real batches must be floating point, got {batch.dtype}")
+        if self.channels_last and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def _noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def _train_step(self, stream: BatchStream) -> None:
+        G, C = self.generator, self.critic
+        c_amp, g_amp = self.critic_amp, self.generator_amp
+        skipped_before = (c_amp.skipped_steps, g_amp.skipped_steps)
+        real: Tensor | None = None
+        critic_losses, penalty_values = [], []
+        for i in range(self.critic_steps):
+            if real is None or self.critic_batches == "fresh":
+                real = self._to_device(stream.next())
+            with torch.no_grad(), c_amp.autocast():
+                fake = G(self._noise(real.shape[0]))
+            fake = fake.to(real.dtype)
+            with c_amp.autocast():
+                loss_c = self.loss.critic_loss(C(real), C(fake))
+            penalties = [reg.penalty(C, real, fake, c_amp) for _, reg in self._penalty_regs]
+            total = loss_c + sum(penalties) if penalties else loss_c
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            c_amp.backward(total)
+            if i == self.critic_steps - 1:
+                c_amp.unscale_(self.critic_optimizer)
+                critic_grad_norm = _grad_norm(self._critic_params)
+            c_amp.step(self.critic_optimizer)
+            for reg in self.regularizers:
+                reg.after_critic_step(C)
+            self.critic_updates += 1
+            critic_losses.append(loss_c.detach())
+            penalty_values.append([p.detach().float() for p in penalties])
+
+        for p in self._critic_params:
+            p.requires_grad_(False)
+        try:
+            with g_amp.autocast():
+                loss_g = self.loss.generator_loss(C(G(self._noise(real.shape[0]))))
+            self.generator_optimizer.zero_grad(set_to_none=True)
+            g_amp.backward(loss_g)
+        finally:
+            for p in self._critic_params:
+                p.requires_grad_(True)
+        g_amp.unscale_(self.generator_optimizer)
+        generator_grad_norm = _grad_norm(self._generator_params)
+        g_amp.step(self.generator_optimizer)
+        self.step += 1
+
+        loss_c_mean = torch.stack(critic_losses).float().mean()
+        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else torch.full_like(loss_c_mean, math.nan)
+        values = [loss_c_mean, loss_g.detach().float(), wasserstein]
+        values += [torch.stack(v).mean() for v in zip(*penalty_values)] if self._penalty_regs else []
+        values += [critic_grad_norm.to(loss_c_mean.device), generator_grad_norm.to(loss_c_mean.device)]
+        self._pending.append(torch.stack([v.reshape(()).to(loss_c_mean.device) for v in values]))
+        self._pending_meta.append(
+            (self.step, c_amp.skipped_steps - skipped_before[0], g_amp.skipped_steps - skipped_before[1])
+        )
+        if len(self._pending) >= self.log_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows = torch.stack(self._pending).cpu().tolist()
+        for (step, c_skip, g_skip), row in zip(self._pending_meta, rows):
+            record = dict(zip(self._columns, row))
+            record.update(step=step, critic_skipped=c_skip, generator_skipped=g_skip)
+            self._history.append_row(record)
+        self._pending.clear()
+        self._pending_meta.clear()
+
+    @torch.no_grad()
+    def sample(self, n: int, z: Tensor | None = None, batch_size: int = 1024) -> Tensor:
+        """Generate ``n`` samples in eval mode without gradients (float32, on the trainer's device).
+
+        Args:
+            n: Number of samples.
+            z: Optional noise ``(n, latent_dim)`` (e.g. a fixed grid of noise to compare
+                snapshots); drawn fresh when None.
+            batch_size: Generate in chunks of this size.
+        """
+        check_int_at_least("n", n, 1)
+        if z is None:
+            z = self._noise(n)
+        elif z.shape[0] != n:
+            raise ConfigError(f"z has {z.shape[0]} rows but n={n}")
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            chunks = [self.generator(c.to(self.device)).float() for c in z.split(batch_size)]
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(chunks)
+
+    # ------------------------------------------------------------------ state
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this trainer, as plain JSON (components whose
+        config is unknown - not built from a registry - appear as None)."""
+        return {
+            "generator": _component_config(self.generator),
+            "critic": _component_config(self.critic),
+            "loss": _component_config(self.loss),
+            "regularizers": [_component_config(r) for r in self.regularizers],
+            "generator_optimizer": optimizer_spec(self.generator_optimizer),
+            "critic_optimizer": optimizer_spec(self.critic_optimizer),
+            "trainer": {
+                "critic_steps": self.critic_steps,
+                "amp": self.amp,
+                "seed": self.seed,
+                "critic_batches": self.critic_batches,
+                "channels_last": self.channels_last,
+                "latent_dim": self.latent_dim,
+                "log_every": self.log_every,
+                "fp16_init_scale": self.fp16_init_scale,
+            },
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The full training state: models, optimizers, scalers, RNGs, counters, history, config."""
+        return {
+            "ganzoo_version": __version__,
+            "torch_version": torch.__version__,
+            "config": json.dumps(self.config()),
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "generator_optimizer": self.generator_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "generator_amp": self.generator_amp.state_dict(),
+            "critic_amp": self.critic_amp.state_dict(),
+            "rng": rng_state(),
+            "counters": {"step": self.step, "critic_updates": self.critic_updates, "epoch": self.epoch},
+            "history": self.history.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned into this trainer."""
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.generator_optimizer.load_state_dict(state["generator_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.generator_amp.load_state_dict(state["generator_amp"])
+        self.critic_amp.load_state_dict(state["critic_amp"])
+        set_rng_state(state["rng"])
+        counters = state["counters"]
+        self.step, self.critic_updates, self.epoch = counters["step"], counters["critic_updates"], counters["epoch"]
+        self._pending.clear()
+        self._pending_meta.clear()
+        self._history.load_state_dict(state["history"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the full state to ``path`` atomically (a crash never leaves half a file)."""
+        save_checkpoint(self.state_dict(), path)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        device: torch.device | str | None = None,
+        generator: nn.Module | None = None,
+        critic: nn.Module | None = None,
+        loss: AdversarialLoss | None = None,
+        regularizers: Iterable[Regularizer] | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> Trainer:
+        """Rebuild a trainer from a checkpoint written by :meth:`save`, ready to continue.
+
+        Components are rebuilt from their registry configs; pass one explicitly to
+        override it or when it was not built from a registry (then the checkpoint
+        cannot describe it). Loading is safe: only tensors and plain values are read.
+
+        Raises:
+            CheckpointError: If the file is missing, corrupt or unsafe, or a component
+                cannot be rebuilt.
+        """
+        state = load_checkpoint(path)
+        config = json.loads(state["config"])
+
+        def rebuild(name: str, given: Any, cfg: Any) -> Any:
+            if given is not None:
+                return given
+            if cfg is None:
+                raise CheckpointError(
+                    f"{path}: the {name} was not built from a registry, so the checkpoint cannot "
+                    f"rebuild it; pass Trainer.load(..., {name}=...) with the same architecture"
+                )
+            return from_config(cfg)
+
+        regs = list(regularizers) if regularizers is not None else [
+            rebuild("regularizers", None, c) for c in config["regularizers"]
+        ]
+        for name in ("generator_optimizer", "critic_optimizer"):
+            if config[name] is None:
+                raise CheckpointError(
+                    f"{path}: the {name} is not a built-in torch optimizer ({', '.join(OPTIMIZERS)}), so "
+                    "the checkpoint cannot rebuild it; load the state into a Trainer you build "
+                    "yourself with trainer.load_state_dict(ganzoo.checkpoint.load_checkpoint(path))"
+                )
+        options = dict(config["trainer"])
+        options.pop("seed", None)  # the RNG state below replaces re-seeding
+        trainer = cls(
+            generator=rebuild("generator", generator, config["generator"]),
+            critic=rebuild("critic", critic, config["critic"]),
+            loss=rebuild("loss", loss, config["loss"]),
+            regularizers=regs,
+            generator_optimizer=config["generator_optimizer"],
+            critic_optimizer=config["critic_optimizer"],
+            device=device,
+            callbacks=callbacks,
+            **options,
+        )
+        trainer.seed = config["trainer"].get("seed")
+        try:
+            trainer.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(f"{path}: the checkpoint does not fit the rebuilt trainer ({exc})") from None
+        return trainer
+
+    def __repr__(self) -> str:
+        regs = ", ".join(self._reg_name(r) for r in self.regularizers) or "none"
+        return (
+            f"Trainer(loss={type(self.loss).__name__}, regularizers=[{regs}], critic_steps={self.critic_steps}, "
+            f"amp={self.critic_amp.mode!r}, device={str(self.device)!r}, step={self.step})"
+        )
