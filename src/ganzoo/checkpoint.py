@@ -61,10 +61,11 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        culprit = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
         raise CheckpointError(
-            f"checkpoint {str(path)!r} was refused: it needs arbitrary Python objects to load, "
-            f"which could run code ({str(exc).splitlines()[0]}). Only load checkpoints you trust, "
-            "and only ganzoo checkpoints hold nothing but tensors and plain values"
+            f"checkpoint {str(path)!r} was refused: loading it would need arbitrary Python objects, "
+            f"which could run code. {culprit} A ganzoo checkpoint holds only tensors and plain "
+            "values; this file was not written by Trainer.save or was tampered with"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(

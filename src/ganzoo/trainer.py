@@ -405,7 +405,7 @@ class Trainer:
         """The full training state: models, optimizers, scalers, RNGs, counters, history, config."""
         return {
             "ganzoo_version": __version__,
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),
             "config": json.dumps(self.config()),
             "generator": self.generator.state_dict(),
             "critic": self.critic.state_dict(),

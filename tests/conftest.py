@@ -1,0 +1,33 @@
+"""Shared test settings: small CPU budgets, deterministic seeds, hypothesis profile."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ganzoo", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ganzoo"))
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+# Small constructor arguments for every registered component (contract tests iterate
+# over the registries; a newly registered component must add its entry here).
+GENERATOR_KWARGS = {
+    "dcgan": {"latent_dim": 8, "image_size": 16, "channels": 3, "width": 4},
+    "mlp": {"latent_dim": 4, "out_shape": (2,), "hidden": (16, 16)},
+}
+CRITIC_KWARGS = {
+    "dcgan": {"image_size": 16, "channels": 3, "width": 4, "norm": "none"},
+    "mlp": {"in_shape": (2,), "hidden": (16, 16)},
+}
+LOSS_KWARGS: dict[str, dict] = {"bce": {"real_label": 0.9}}
+REGULARIZER_KWARGS: dict[str, dict] = {"weight_clipping": {"clip": 0.05}}
