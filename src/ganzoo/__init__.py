@@ -24,6 +24,7 @@ from .errors import (
     GanzooError,
     UnknownNameError,
 )
+from .guard import DivergenceGuard
 from .history import History, StepRecord
 from .losses import AdversarialLoss
 from .registry import CRITICS, GENERATORS, LOSSES, REGULARIZERS, Registry, from_config, get_config
@@ -56,6 +57,7 @@ __all__ = [
     "Callback",
     "History",
     "StepRecord",
+    "DivergenceGuard",
     # errors
     "GanzooError",
     "ConfigError",

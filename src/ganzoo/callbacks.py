@@ -24,7 +24,16 @@ __all__ = ["Callback"]
 
 
 class Callback:
-    """Base class of training callbacks; every hook does nothing by default."""
+    """Base class of training callbacks; every hook does nothing by default.
+
+    Attributes:
+        main_process_only: Set True in callbacks that write files or print (sample
+            grids, logs): under multi-process training they then run on rank 0 only.
+            Leave False for callbacks every process must run (learning-rate schedules,
+            checkpoints: :meth:`~ganzoo.Trainer.save` is collective and writes on rank 0).
+    """
+
+    main_process_only: bool = False
 
     def on_fit_start(self, trainer: Trainer) -> None:
         """Called once at the start of each :meth:`~ganzoo.Trainer.fit` call."""

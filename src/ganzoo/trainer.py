@@ -16,19 +16,22 @@ import json
 import math
 import os
 import warnings
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ._version import __version__
-from ._rng import rng_state, seed_everything, set_rng_state
-from ._stream import BatchStream
+from ._rng import derive_seed, rng_state, seed_everything, set_rng_state
+from ._stream import BatchStream, initial_position
 from ._validation import check_choice, check_int_at_least
 from .amp import AmpPolicy
 from .callbacks import Callback
-from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import CheckpointError, ConfigError
+from .checkpoint import load_checkpoint, load_latest_checkpoint, save_checkpoint
+from .distributed import DistributedContext, convert_sync_batchnorm, setup as setup_distributed
+from .errors import CheckpointError, ConfigError, DivergenceError
+from .guard import DivergenceGuard, as_guard
 from .history import History
 from .losses import AdversarialLoss
 from .optim import OPTIMIZERS, build_optimizer, optimizer_spec
@@ -83,6 +86,23 @@ class Trainer:
         log_every: History values are copied to the host every this many steps (one
             sync per ``log_every`` steps instead of one per step).
         fp16_init_scale: Initial loss scale under fp16 (see :class:`ganzoo.AmpPolicy`).
+        divergence: What a NaN/inf in a loss, penalty or gradient does: ``"raise"``
+            (default; :class:`~ganzoo.DivergenceError` naming the step and the term),
+            ``"rollback"`` (back to the last checkpoint, lower learning rate), or a
+            :class:`~ganzoo.DivergenceGuard`. Checked every ``log_every`` steps and
+            before every checkpoint (see :mod:`ganzoo.guard`).
+        distributed: ``"auto"`` (default): DistributedDataParallel when started by
+            ``torchrun`` with several processes; ``"off"``; ``"on"`` (an error when
+            not launched so). See :mod:`ganzoo.distributed`.
+        sync_batchnorm: Under DDP, normalise batch-norm layers with the statistics of
+            the global batch (:class:`torch.nn.SyncBatchNorm`; CUDA only).
+
+    Attributes:
+        dist: The :class:`~ganzoo.distributed.DistributedContext` (rank, world size,
+            device); rank 0 of 1 when not distributed.
+        guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
+        last_checkpoint: The path last written by :meth:`save` (or loaded from);
+            where ``divergence="rollback"`` goes back to.
 
     Example:
         >>> import torch, ganzoo
@@ -117,6 +137,9 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         log_every: int = 10,
         fp16_init_scale: float = 2.0**10,
+        divergence: DivergenceGuard | str | Mapping[str, Any] = "raise",
+        distributed: str = "auto",
+        sync_batchnorm: bool = False,
     ) -> None:
         if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
             raise ConfigError(
@@ -126,10 +149,21 @@ class Trainer:
         self.critic_steps = check_int_at_least("critic_steps", critic_steps, 1)
         self.critic_batches = check_choice("critic_batches", critic_batches, CRITIC_BATCHES)
         self.log_every = check_int_at_least("log_every", log_every, 1)
+        # reliability and scale-out (ganzoo.distributed, ganzoo.guard): process group and
+        # device first, then one random stream per process (rank 0 keeps `seed` itself).
+        self.distributed = distributed
+        self.dist: DistributedContext = setup_distributed(distributed, device)
+        self.guard = as_guard(divergence)
+        self.last_checkpoint: Path | None = None
         self.seed = seed
         if seed is not None:
-            seed_everything(check_int_at_least("seed", seed, 0))
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+            check_int_at_least("seed", seed, 0)
+            seed_everything(seed if self.dist.rank == 0 else derive_seed(seed, "rank", self.dist.rank))
+        self._data_seed = derive_seed(seed, "data", self.dist.rank) if seed is not None else int(torch.randint(2**62, ()).item())
+        self._shard_seed = self.dist.broadcast_int(seed if seed is not None else self._data_seed)
+        self._data_position = initial_position(self._data_seed)
+        self._stream: BatchStream | None = None
+        self.device = self.dist.device
         self.channels_last = bool(channels_last)
         self.loss: AdversarialLoss = LOSSES.create(loss) if isinstance(loss, str) else loss
         if not callable(getattr(self.loss, "critic_loss", None)) or not callable(getattr(self.loss, "generator_loss", None)):
@@ -149,6 +183,10 @@ class Trainer:
         for reg in self.regularizers:
             critic = reg.wrap(critic)
         self.critic = critic.to(self.device, memory_format=memory_format)
+        self.sync_batchnorm = bool(sync_batchnorm)
+        if self.sync_batchnorm:
+            self.generator = convert_sync_batchnorm(self.generator, self.dist)
+            self.critic = convert_sync_batchnorm(self.critic, self.dist)
         self._warn_batch_norm_with_penalty()
         self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
         self._generator_params = [p for p in self.generator.parameters() if p.requires_grad]
@@ -156,6 +194,9 @@ class Trainer:
 
         self.generator_optimizer = self._make_optimizer(generator_optimizer, self.generator, "generator_optimizer")
         self.critic_optimizer = self._make_optimizer(critic_optimizer, self.critic, "critic_optimizer")
+        # the modules the updates run through: DDP wrappers under torchrun, else the modules
+        self._train_generator = self.dist.wrap(self.generator)
+        self._train_critic = self.dist.wrap(self.critic)
         self.amp = amp
         self.critic_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
         self.generator_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
@@ -251,31 +292,57 @@ class Trainer:
         else:
             check_int_at_least("epochs", epochs, 0)
         callbacks = [*self.callbacks, *callbacks]
-        stream = BatchStream(data)
+        if not self.dist.is_main:  # sample grids, logs ...: rank 0 only
+            callbacks = [cb for cb in callbacks if not getattr(cb, "main_process_only", False)]
+        stream = self._batch_stream(data)
         target = self.step + steps if steps is not None else None
         self.generator.train()
         self.critic.train()
         for cb in callbacks:
             cb.on_fit_start(self)
         try:
-            while (self.step < target) if target is not None else (stream.epochs_done < epochs):
-                epochs_before = stream.epochs_done
-                self._train_step(stream)
-                for cb in callbacks:
-                    cb.on_step_end(self)
-                if stream.epochs_done > epochs_before:
-                    self.epoch += stream.epochs_done - epochs_before
+            while True:
+                try:
+                    if not ((self.step < target) if target is not None else (stream.epochs_done < epochs)):
+                        self._check_finite()  # the last steps' values, before fit returns
+                        break
+                    epochs_before = stream.epochs_done
+                    self._train_step(stream)
                     for cb in callbacks:
-                        cb.on_epoch_end(self)
+                        cb.on_step_end(self)
+                    if stream.epochs_done > epochs_before:
+                        self.epoch += stream.epochs_done - epochs_before
+                        for cb in callbacks:
+                            cb.on_epoch_end(self)
+                except DivergenceError as error:
+                    self.guard.rollback(self, error)  # re-raises unless divergence="rollback"
         except BaseException as error:
             self._flush()
             for cb in callbacks:
                 cb.on_interrupt(self, error)
             raise
+        finally:
+            self._park_stream()
         self._flush()
         for cb in callbacks:
             cb.on_fit_end(self)
         return self._history
+
+    def _batch_stream(self, data: Iterable[Any]) -> BatchStream:
+        """The stream for ``data``: the live one if ``data`` is what the last fit read, else a
+        new one at the trainer's data position (so a loaded trainer continues mid-epoch)."""
+        if self._stream is not None and self._stream.data is data:
+            return self._stream
+        position = self._stream.position() if self._stream is not None else self._data_position
+        source = self.dist.shard(data, self._shard_seed)
+        self._stream = BatchStream(data, position, source=source, world_size=self.dist.world_size)
+        return self._stream
+
+    def _park_stream(self) -> None:
+        """Keep a stream between fit calls unless it holds worker processes (then keep only its position)."""
+        if self._stream is not None and self._stream.uses_workers:
+            self._data_position = self._stream.position()
+            self._stream = None
 
     def _to_device(self, batch: Tensor) -> Tensor:
         non_blocking = self.device.type == "cuda"
@@ -290,7 +357,7 @@ class Trainer:
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def _train_step(self, stream: BatchStream) -> None:
-        G, C = self.generator, self.critic
+        G, C = self._train_generator, self._train_critic
         c_amp, g_amp = self.critic_amp, self.generator_amp
         skipped_before = (c_amp.skipped_steps, g_amp.skipped_steps)
         real: Tensor | None = None
@@ -343,6 +410,16 @@ class Trainer:
         )
         if len(self._pending) >= self.log_every:
             self._flush()
+        if self.step % self.log_every == 0:
+            self._check_finite()
+
+    def _check_finite(self) -> None:
+        """Divergence check: flush the logged values to the host and let the guard raise
+        :class:`~ganzoo.DivergenceError` for a NaN/inf. A collective under DDP (every process
+        agrees on the earliest bad step), so it runs at fixed points only: every
+        ``log_every`` steps, at the end of fit and in :meth:`save`."""
+        self._flush()
+        self.guard.check(self.dist.earliest if self.dist.enabled else None)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -352,6 +429,7 @@ class Trainer:
             record = dict(zip(self._columns, row))
             record.update(step=step, critic_skipped=c_skip, generator_skipped=g_skip)
             self._history.append_row(record)
+            self.guard.observe(record)
         self._pending.clear()
         self._pending_meta.clear()
 
@@ -398,6 +476,9 @@ class Trainer:
                 "latent_dim": self.latent_dim,
                 "log_every": self.log_every,
                 "fp16_init_scale": self.fp16_init_scale,
+                "divergence": self.guard.config(),
+                "distributed": self.distributed,
+                "sync_batchnorm": self.sync_batchnorm,
             },
         }
 
@@ -416,6 +497,9 @@ class Trainer:
             "rng": rng_state(),
             "counters": {"step": self.step, "critic_updates": self.critic_updates, "epoch": self.epoch},
             "history": self.history.state_dict(),
+            "data": self._stream.position() if self._stream is not None else self._data_position,
+            "guard": self.guard.state_dict(),
+            "world_size": self.dist.world_size,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -432,10 +516,43 @@ class Trainer:
         self._pending.clear()
         self._pending_meta.clear()
         self._history.load_state_dict(state["history"])
+        self.guard.load_state_dict(state.get("guard"))
+        self._restore_process_streams(state)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the full state to ``path`` atomically (a crash never leaves half a file)."""
-        save_checkpoint(self.state_dict(), path)
+    def _restore_process_streams(self, state: Mapping[str, Any]) -> None:
+        """Put the data stream at the checkpoint's position; under DDP give ranks > 0 their
+        own random streams again (the checkpoint holds rank 0's)."""
+        position = state.get("data") or initial_position(self._data_seed)  # older checkpoints: data from its start
+        if self.dist.rank > 0:
+            base = torch.Generator().set_state(state["rng"]["torch"]).initial_seed()
+            seed_everything(derive_seed(base, "rank", self.dist.rank, "step", self.step))
+            data_seed = derive_seed(base, "data", self.dist.rank, "step", self.step)
+            position = {**position, "rng": torch.Generator().manual_seed(data_seed).get_state()}
+        self._data_position = position
+        if self._stream is not None:
+            self._stream.seek(position)
+
+    @property
+    def is_main_process(self) -> bool:
+        """True on the process that writes files (rank 0; always True without DDP)."""
+        return self.dist.is_main
+
+    def save(self, path: str | os.PathLike[str]) -> Path | None:
+        """Write the full state to ``path`` atomically (a crash never leaves half a file).
+
+        First checks for divergence (:class:`~ganzoo.DivergenceError`, nothing written):
+        a diverged state never becomes the latest checkpoint. Under DDP call it on every
+        process (the check is collective); only rank 0 writes.
+
+        Returns:
+            The path written, or None on ranks other than 0.
+        """
+        self._check_finite()
+        DivergenceGuard.check_parameters({"generator": self.generator, "critic": self.critic})
+        self.last_checkpoint = Path(path)
+        if not self.dist.is_main:
+            return None
+        return save_checkpoint(self.state_dict(), path)
 
     @classmethod
     def load(
@@ -455,11 +572,18 @@ class Trainer:
         override it or when it was not built from a registry (then the checkpoint
         cannot describe it). Loading is safe: only tensors and plain values are read.
 
+        ``path`` may be a folder of checkpoints: the newest readable ``*.pt`` in it is
+        loaded, skipping (with a warning) newer files that are truncated, corrupt or
+        unsafe (see :func:`ganzoo.checkpoint.load_latest_checkpoint`).
+
         Raises:
-            CheckpointError: If the file is missing, corrupt or unsafe, or a component
-                cannot be rebuilt.
+            CheckpointError: If the file is missing, corrupt or unsafe (for a folder: no
+                file in it is readable), or a component cannot be rebuilt.
         """
-        state = load_checkpoint(path)
+        if Path(path).is_dir():
+            path, state = load_latest_checkpoint(path)
+        else:
+            state = load_checkpoint(path)
         config = json.loads(state["config"])
 
         def rebuild(name: str, given: Any, cfg: Any) -> Any:
@@ -500,6 +624,7 @@ class Trainer:
             trainer.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as exc:
             raise CheckpointError(f"{path}: the checkpoint does not fit the rebuilt trainer ({exc})") from None
+        trainer.last_checkpoint = Path(path)
         return trainer
 
     def __repr__(self) -> str:
