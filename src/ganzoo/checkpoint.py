@@ -125,8 +125,8 @@ def _verify_crc(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
             f"checkpoint {str(path)!r} is truncated or corrupt and cannot be read "
-            f"({type(exc).__name__}: {exc}); resume from an earlier checkpoint, e.g. "
-            "ganzoo.checkpoint.latest_checkpoint(folder) picks the newest readable one"
+            f"({type(exc).__name__}: {exc}; ganzoo checkpoints are zip archives); resume from an "
+            "earlier checkpoint: ganzoo.checkpoint.latest_checkpoint(folder) picks the newest readable one"
         ) from None
     if bad is not None:
         raise CheckpointError(

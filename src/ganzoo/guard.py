@@ -9,7 +9,9 @@ host sync). The guard looks at those host copies: a NaN or inf in
   the norm non-finite)
 
 is divergence. It is reported at the first step where it happened, naming every
-non-finite term of that step. Checks run at fixed points - every ``log_every``
+non-finite term of that step in the order the step computes them (critic loss,
+penalties, critic gradient, generator loss, generator gradient): the first is the
+likely cause, the rest followed from it. Checks run at fixed points - every ``log_every``
 generator steps, at the end of ``fit`` and before every checkpoint is written - so a
 diverged state is never saved, and under multi-process training every process takes
 the same decision at the same step.
@@ -81,6 +83,13 @@ class RollbackEvent:
     lr_factor: float
 
 
+def _path_order(term: str) -> int:
+    """Where a term is computed in a step; the earliest non-finite one is the likely cause."""
+    if term.startswith("penalty/"):
+        return 1
+    return {"critic_loss": 0, "critic_grad_norm": 2, "generator_loss": 3, "generator_grad_norm": 4}.get(term, 5)
+
+
 def _describe(term: str) -> str:
     return _DESCRIPTIONS.get(term, term)
 
@@ -141,6 +150,7 @@ class DivergenceGuard:
             if not skipped:
                 bad.append(term)
         if bad:
+            bad.sort(key=_path_order)
             values = ", ".join(f"{_describe(t)} = {record[t]}" for t in bad)
             self._first_bad = (step, tuple(bad), f"training diverged at generator step {step}: {values}")
             return
