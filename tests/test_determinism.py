@@ -161,6 +161,14 @@ def test_stream_on_other_data_starts_the_pass_again_with_a_warning():
     assert other.batches_in_pass == 0
 
 
+def test_switching_data_starts_the_new_data_from_its_first_batch_silently(recwarn):
+    trainer = build()
+    trainer.fit(ganzoo.data.grid().sampler(16, seed=1), steps=3)
+    other = ganzoo.data.grid().sampler(16, seed=2)  # other seed: other data
+    trainer.fit(other, steps=1)
+    assert trainer._stream.batches_in_pass == 2 and not [w for w in recwarn if "differs" in str(w.message)]
+
+
 def test_one_shot_iterators_are_not_skipped():
     stream = BatchStream(iter([torch.zeros(2), torch.ones(2)]), {**initial_position(0), "batches": 5})
     assert torch.equal(stream.next(), torch.zeros(2))

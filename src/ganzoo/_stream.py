@@ -68,15 +68,25 @@ def initial_position(seed: int) -> dict[str, Any]:
 
 
 def data_fingerprint(data: Any) -> str:
-    """A short description of ``data`` that tells a different dataset apart on resume
-    (type and size; a ``DataLoader`` is described by its dataset's size, which does not
-    change with the number of processes)."""
+    """A short description of ``data`` that tells other data apart: its type, size,
+    batch size and seed where it has them (a ``DataLoader`` is sized by its dataset, which
+    does not change with the number of processes).
+
+    Example:
+        >>> import torch
+        >>> data_fingerprint(torch.utils.data.DataLoader(torch.zeros(10, 2), batch_size=4))
+        'torch.utils.data.dataloader.DataLoader[10, batch_size=4]'
+    """
     target = getattr(data, "dataset", data) if isinstance(data, torch.utils.data.DataLoader) else data
     try:
-        size: Any = len(target)
+        parts = [str(len(target))]
     except TypeError:
-        size = "?"
-    return f"{type(data).__module__}.{type(data).__qualname__}[{size}]"
+        parts = ["?"]
+    for name in ("batch_size", "seed"):
+        value = getattr(data, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            parts.append(f"{name}={value}")
+    return f"{type(data).__module__}.{type(data).__qualname__}[{', '.join(parts)}]"
 
 
 def _samplers(source: Any) -> list[Any]:
@@ -101,6 +111,8 @@ class BatchStream:
             ``DistributedSampler``); ``data`` still identifies the stream.
         world_size: Processes reading the data now; a position recorded with another
             count is rescaled so the same fraction of the pass counts as consumed.
+        warn_other_data: Warn when ``position`` was recorded with other data (see
+            :func:`data_fingerprint`); the pass then starts from its first batch either way.
     """
 
     def __init__(
@@ -110,6 +122,7 @@ class BatchStream:
         *,
         source: Iterable[Any] | None = None,
         world_size: int = 1,
+        warn_other_data: bool = True,
     ) -> None:
         if isinstance(data, torch.Tensor):
             raise ConfigError(
@@ -119,6 +132,7 @@ class BatchStream:
         self.data = data
         self._source = data if source is None else source
         self._world_size = world_size
+        self._warn_other_data = warn_other_data
         self._fingerprint = data_fingerprint(data)
         generator = getattr(self._source, "generator", None)
         self._generator = generator if isinstance(generator, torch.Generator) else None
@@ -187,6 +201,8 @@ class BatchStream:
             return 0  # an iterator continues from wherever its owner left it
         recorded = position.get("fingerprint")
         if recorded is not None and recorded != self._fingerprint:
+            if not self._warn_other_data:
+                return 0
             warnings.warn(
                 f"the data ({self._fingerprint}) differs from the data the checkpoint's position "
                 f"was recorded with ({recorded}); starting pass {self.pass_index} from its first batch",

@@ -162,6 +162,7 @@ class Trainer:
         self._data_seed = derive_seed(seed, "data", self.dist.rank) if seed is not None else int(torch.randint(2**62, ()).item())
         self._shard_seed = self.dist.broadcast_int(seed if seed is not None else self._data_seed)
         self._data_position = initial_position(self._data_seed)
+        self._position_restored = False  # True after load_state_dict, until a stream uses it
         self._stream: BatchStream | None = None
         self.device = self.dist.device
         self.channels_last = bool(channels_last)
@@ -333,9 +334,13 @@ class Trainer:
         new one at the trainer's data position (so a loaded trainer continues mid-epoch)."""
         if self._stream is not None and self._stream.data is data:
             return self._stream
+        restored, self._position_restored = self._position_restored, False
         position = self._stream.position() if self._stream is not None else self._data_position
         source = self.dist.shard(data, self._shard_seed)
-        self._stream = BatchStream(data, position, source=source, world_size=self.dist.world_size)
+        # other data (another type, size, batch size or seed) starts from its first batch; only
+        # a checkpoint's position given other data earns a warning (a deliberate switch does not)
+        self._stream = BatchStream(data, position, source=source, world_size=self.dist.world_size,
+                                   warn_other_data=restored)
         return self._stream
 
     def _park_stream(self) -> None:
@@ -529,6 +534,7 @@ class Trainer:
             data_seed = derive_seed(base, "data", self.dist.rank, "step", self.step)
             position = {**position, "rng": torch.Generator().manual_seed(data_seed).get_state()}
         self._data_position = position
+        self._position_restored = self._stream is None
         if self._stream is not None:
             self._stream.seek(position)
 
