@@ -84,6 +84,7 @@ def check_folder(folder: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the fault server forks (POSIX)")
 def test_sigkill_never_corrupts_checkpoints_and_resume_is_exact(tmp_path):
     rng = random.Random(20240607)
     modes = ["random"] * 20 + TARGETED * 2
