@@ -157,3 +157,11 @@ def test_other_ranks_skip_writing_callbacks_and_do_not_write_checkpoints(tmp_pat
     assert calls == {"writer": 2, "schedule": 4} and not trainer.is_main_process
     assert trainer.save(tmp_path / "c.pt") is None and not (tmp_path / "c.pt").exists()
     assert trainer.last_checkpoint == tmp_path / "c.pt"
+
+
+@needs_gloo
+def test_spectral_norm_and_batch_norm_recipes_stay_in_sync(ddp_run):
+    _, _, tensors = ddp_run
+    for key in ("sngan_critic", "dcgan_generator"):  # parametrization buffers, BN running stats
+        for a, b in zip(tensors[0][key], tensors[1][key]):
+            assert torch.equal(a, b), key

@@ -145,6 +145,18 @@ class DistributedContext:
         first = int(value.item())
         return None if first == _NO_BAD_STEP else first
 
+    def sync_buffers(self, *modules: nn.Module) -> None:
+        """Copy rank 0's buffers (batch-norm running statistics ...) to every process (a
+        collective). DDP broadcasts them before each forward, so after the last update each
+        process holds its own; this makes the models identical again, e.g. at the end of fit."""
+        if not self.enabled:
+            return
+        for module in modules:
+            for buffer in module.buffers():
+                if buffer.device.type == "cpu" and torch.distributed.get_backend() == "nccl":
+                    continue  # nccl cannot broadcast CPU tensors; such buffers are not trained
+                torch.distributed.broadcast(buffer.data, src=0)
+
     def broadcast_int(self, value: int) -> int:
         """Rank 0's ``value`` on every process (a collective)."""
         if not self.enabled:

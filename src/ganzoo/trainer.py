@@ -324,6 +324,7 @@ class Trainer:
             raise
         finally:
             self._park_stream()
+        self.dist.sync_buffers(self.generator, self.critic)  # rank 0's batch-norm statistics everywhere
         self._flush()
         for cb in callbacks:
             cb.on_fit_end(self)

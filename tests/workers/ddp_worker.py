@@ -106,7 +106,16 @@ seen = [int(i) for i in list(iter(sampler))]
 report["image_indices"] = seen
 tensors["image_generator"] = [p.detach().clone() for p in image_trainer.generator.parameters()]
 
-# 4. Resume a checkpoint written by a single process, now with two.
+# 4. The other recipes' mechanisms under DDP: spectral-norm parametrizations, batch-norm buffers.
+G, D = mlp_pair(seed=2)
+sn = ganzoo.recipes.sngan(generator=G, critic=D, seed=2, device="cpu", critic_steps=2)
+sn.fit(ganzoo.data.grid().sampler(32, seed=300 + rank), steps=3)
+tensors["sngan_critic"] = [t.detach().clone() for t in sn.critic.state_dict().values()]
+dc = ganzoo.recipes.dcgan(image_size=16, channels=3, width=4, latent_dim=8, seed=4, device="cpu")
+dc.fit(loader, steps=3)
+tensors["dcgan_generator"] = [t.detach().clone().float() for t in dc.generator.state_dict().values()]
+
+# 5. Resume a checkpoint written by a single process, now with two.
 if resume:
     resumed = ganzoo.Trainer.load(resume, device="cpu")
     report["resumed_step"] = resumed.step
