@@ -175,10 +175,10 @@ def _default_device(local_rank: int, device: torch.device | str | None, distribu
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
-    if distributed and device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
+    if distributed and device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)  # nccl's collectives use the current device
     return device
 
 
