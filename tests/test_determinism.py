@@ -3,7 +3,6 @@ uninterrupted one - shuffling DataLoaders, epochs and random transforms included
 
 from __future__ import annotations
 
-import warnings
 
 import pytest
 import torch

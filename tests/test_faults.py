@@ -4,7 +4,6 @@ Finally the resumed-many-times run must end bitwise identical to an uninterrupte
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random

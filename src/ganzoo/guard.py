@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from ._validation import check_choice, check_int_at_least, check_positive
+from .checkpoint import load_checkpoint
 from .errors import ConfigError, DivergenceError
 
 if TYPE_CHECKING:
@@ -223,8 +224,6 @@ class DivergenceGuard:
         """
         if self.action != "rollback":
             raise error
-        from .checkpoint import load_checkpoint
-
         done = list(self.rollbacks)
         if len(done) >= self.max_rollbacks:
             raise _error(
