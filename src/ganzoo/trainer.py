@@ -56,6 +56,14 @@ def _grad_norm(params: Sequence[nn.Parameter]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
+def _has_conv(*models: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for model in models for m in model.modules())
+
+
+def _compiled(model: nn.Module, options: bool | Mapping[str, Any]) -> nn.Module:
+    return torch.compile(model, **(dict(options) if isinstance(options, Mapping) else {}))
+
+
 class Trainer:
     """Train a generator against a critic with any loss, regularizers and AMP policy.
 
@@ -66,7 +74,9 @@ class Trainer:
         loss: A loss strategy or its registry name (``"bce"``, ``"wasserstein"`` ...).
         regularizers: Regularizers or registry names (``"gradient_penalty"`` ...).
         critic_steps: Critic updates per generator update (5 for WGAN and WGAN-GP).
-        amp: ``"off"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (see :mod:`ganzoo.amp`).
+        amp: ``"auto"`` (default), ``"off"``, ``"bf16"`` or ``"fp16"`` (see :mod:`ganzoo.amp`).
+            ``"auto"`` is fp16 with a gradient scaler on CUDA, bf16 on CPUs where bf16 is
+            faster than float32 (AMX, AMD Zen 4), else float32.
         seed: Seeds every RNG when given, so a run is reproducible.
         generator_optimizer: A torch optimizer over the generator's parameters, or a
             spec dict (``{"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)}``, the default).
@@ -77,12 +87,19 @@ class Trainer:
             generator step share one real batch, as in the anime-faces notebook.
         device: Where to train; default CUDA when available, else CPU.
         channels_last: Store 4-D activations and weights channels-last (faster convs on
-            recent CPUs and tensor-core GPUs).
+            recent CPUs and tensor-core GPUs). ``"auto"`` (default): on when the generator
+            or critic has 2-D (transposed) convolutions. Values are unchanged either way.
         latent_dim: Noise size, when the generator has no ``latent_dim`` attribute.
         callbacks: Callbacks run by every :meth:`fit` call.
         log_every: History values are copied to the host every this many steps (one
             sync per ``log_every`` steps instead of one per step).
         fp16_init_scale: Initial loss scale under fp16 (see :class:`ganzoo.AmpPolicy`).
+        compile: Run the generator's and the critic's forward passes through
+            :func:`torch.compile` (True, or a dict of its keyword arguments such as
+            ``{"mode": "max-autotune"}``). Penalties run on the uncompiled critic, which
+            shares the weights: torch.compile cannot differentiate twice.
+        grad_norms: Log the critic's and generator's gradient norms each step (two
+            vector norms per step; False logs NaN and skips them).
 
     Example:
         >>> import torch, ganzoo
@@ -106,17 +123,19 @@ class Trainer:
         regularizers: Iterable[Regularizer | str] = (),
         *,
         critic_steps: int = 1,
-        amp: str = "off",
+        amp: str = "auto",
         seed: int | None = None,
         generator_optimizer: OptimizerArg = None,
         critic_optimizer: OptimizerArg = None,
         critic_batches: str = "fresh",
         device: torch.device | str | None = None,
-        channels_last: bool = False,
+        channels_last: bool | str = "auto",
         latent_dim: int | None = None,
         callbacks: Iterable[Callback] = (),
         log_every: int = 10,
         fp16_init_scale: float = 2.0**10,
+        compile: bool | Mapping[str, Any] = False,
+        grad_norms: bool = True,
     ) -> None:
         if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
             raise ConfigError(
@@ -130,7 +149,12 @@ class Trainer:
         if seed is not None:
             seed_everything(check_int_at_least("seed", seed, 0))
         self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.channels_last = bool(channels_last)
+        if isinstance(channels_last, str):
+            check_choice("channels_last", channels_last, ("auto",))
+        self._channels_last_arg = channels_last
+        self.channels_last = _has_conv(generator, critic) if channels_last == "auto" else bool(channels_last)
+        self.compile = compile if isinstance(compile, Mapping) else bool(compile)
+        self.grad_norms = bool(grad_norms)
         self.loss: AdversarialLoss = LOSSES.create(loss) if isinstance(loss, str) else loss
         if not callable(getattr(self.loss, "critic_loss", None)) or not callable(getattr(self.loss, "generator_loss", None)):
             raise ConfigError(
@@ -149,6 +173,10 @@ class Trainer:
         for reg in self.regularizers:
             critic = reg.wrap(critic)
         self.critic = critic.to(self.device, memory_format=memory_format)
+        self._check_not_compiled()
+        # Forward passes run through these; penalties always use the plain self.critic.
+        self._generator_fwd = _compiled(self.generator, self.compile) if self.compile else self.generator
+        self._critic_fwd = _compiled(self.critic, self.compile) if self.compile else self.critic
         self._warn_batch_norm_with_penalty()
         self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
         self._generator_params = [p for p in self.generator.parameters() if p.requires_grad]
@@ -167,10 +195,10 @@ class Trainer:
         self.epoch = 0
         self._history = History()
         self._pending: list[Tensor] = []
-        self._pending_meta: list[tuple[int, int, int]] = []
+        self._pending_meta: list[int] = []
         self._columns = ["critic_loss", "generator_loss", "wasserstein"]
         self._columns += [f"penalty/{name}" for name, _ in self._penalty_regs]
-        self._columns += ["critic_grad_norm", "generator_grad_norm"]
+        self._columns += ["critic_grad_norm", "generator_grad_norm", "critic_skipped", "generator_skipped"]
 
     # ------------------------------------------------------------------ setup helpers
     @staticmethod
@@ -199,6 +227,18 @@ class Trainer:
                 "with norm='none' or norm='layer'",
                 UserWarning,
                 stacklevel=3,
+            )
+
+    def _check_not_compiled(self) -> None:
+        compiled = [name for name, model in (("generator", self.generator), ("critic", self.critic))
+                    if type(model).__name__ == "OptimizedModule" and hasattr(model, "_orig_mod")]
+        if compiled:
+            raise ConfigError(
+                f"the {' and '.join(compiled)} passed to the Trainer is already torch.compile'd; a gradient "
+                "penalty's double backward cannot run through torch.compile (\"torch.compile with aot_autograd "
+                "does not currently support double backward\"). Pass the plain module(s) and "
+                "Trainer(..., compile=True): ganzoo compiles the forward passes and runs penalties on the "
+                "uncompiled critic, which shares the weights"
             )
 
     def _make_optimizer(self, arg: OptimizerArg, model: nn.Module, name: str) -> torch.optim.Optimizer:
@@ -278,10 +318,13 @@ class Trainer:
         return self._history
 
     def _to_device(self, batch: Tensor) -> Tensor:
-        non_blocking = self.device.type == "cuda"
-        batch = batch.to(self.device, non_blocking=non_blocking)
         if not batch.is_floating_point():
             raise ConfigError(f"real batches must be floating point, got {batch.dtype}")
+        if self.device.type == "cuda" and batch.device.type == "cpu":
+            # A copy from pinned memory runs asynchronously (DataLoader(pin_memory=True) pins already).
+            batch = (batch if batch.is_pinned() else batch.pin_memory()).to(self.device, non_blocking=True)
+        else:
+            batch = batch.to(self.device)
         if self.channels_last and batch.dim() == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
@@ -290,11 +333,13 @@ class Trainer:
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def _train_step(self, stream: BatchStream) -> None:
-        G, C = self.generator, self.critic
+        G, C, C_plain = self._generator_fwd, self._critic_fwd, self.critic
         c_amp, g_amp = self.critic_amp, self.generator_amp
-        skipped_before = (c_amp.skipped_steps, g_amp.skipped_steps)
+        skipped_before = (c_amp.skipped_tensor(), g_amp.skipped_tensor())
         real: Tensor | None = None
-        critic_losses, penalty_values = [], []
+        critic_losses: list[Tensor] = []
+        penalty_values: dict[str, list[Tensor]] = {name: [] for name, _ in self._penalty_regs}
+        critic_grad_norm = generator_grad_norm = None
         for i in range(self.critic_steps):
             if real is None or self.critic_batches == "fresh":
                 real = self._to_device(stream.next())
@@ -303,21 +348,25 @@ class Trainer:
             fake = fake.to(real.dtype)
             with c_amp.autocast():
                 loss_c = self.loss.critic_loss(C(real), C(fake))
-            penalties = [reg.penalty(C, real, fake, c_amp) for _, reg in self._penalty_regs]
-            total = loss_c + sum(penalties) if penalties else loss_c
+            total = loss_c
+            for name, reg in self._penalty_regs:
+                every = getattr(reg, "every", 1)
+                if self.critic_updates % every == 0:  # lazy regularization: 1 update in `every`, scaled
+                    value = reg.penalty(C_plain, real, fake, c_amp)
+                    total = total + (value * every if every > 1 else value)
+                    penalty_values[name].append(value.detach().float())
             self.critic_optimizer.zero_grad(set_to_none=True)
             c_amp.backward(total)
-            if i == self.critic_steps - 1:
+            if self.grad_norms and i == self.critic_steps - 1:
                 c_amp.unscale_(self.critic_optimizer)
                 critic_grad_norm = _grad_norm(self._critic_params)
             c_amp.step(self.critic_optimizer)
             for reg in self.regularizers:
-                reg.after_critic_step(C)
+                reg.after_critic_step(C_plain)
             self.critic_updates += 1
             critic_losses.append(loss_c.detach())
-            penalty_values.append([p.detach().float() for p in penalties])
 
-        for p in self._critic_params:
+        for p in self._critic_params:  # the generator step needs no critic weight gradients
             p.requires_grad_(False)
         try:
             with g_amp.autocast():
@@ -327,30 +376,44 @@ class Trainer:
         finally:
             for p in self._critic_params:
                 p.requires_grad_(True)
-        g_amp.unscale_(self.generator_optimizer)
-        generator_grad_norm = _grad_norm(self._generator_params)
+        if self.grad_norms:
+            g_amp.unscale_(self.generator_optimizer)
+            generator_grad_norm = _grad_norm(self._generator_params)
         g_amp.step(self.generator_optimizer)
         self.step += 1
+        self._log_step(critic_losses, loss_g, penalty_values, critic_grad_norm, generator_grad_norm, skipped_before)
 
+    def _log_step(
+        self,
+        critic_losses: list[Tensor],
+        loss_g: Tensor,
+        penalty_values: dict[str, list[Tensor]],
+        critic_grad_norm: Tensor | None,
+        generator_grad_norm: Tensor | None,
+        skipped_before: tuple[Tensor, Tensor],
+    ) -> None:
+        """Queue this step's values as one device tensor; :meth:`_flush` copies them to the host."""
         loss_c_mean = torch.stack(critic_losses).float().mean()
-        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else torch.full_like(loss_c_mean, math.nan)
+        device = loss_c_mean.device
+        nan = torch.full((), math.nan, device=device)
+        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else nan
         values = [loss_c_mean, loss_g.detach().float(), wasserstein]
-        values += [torch.stack(v).mean() for v in zip(*penalty_values)] if self._penalty_regs else []
-        values += [critic_grad_norm.to(loss_c_mean.device), generator_grad_norm.to(loss_c_mean.device)]
-        self._pending.append(torch.stack([v.reshape(()).to(loss_c_mean.device) for v in values]))
-        self._pending_meta.append(
-            (self.step, c_amp.skipped_steps - skipped_before[0], g_amp.skipped_steps - skipped_before[1])
-        )
+        values += [torch.stack(v).mean() if v else nan for v in penalty_values.values()]
+        values += [nan if g is None else g for g in (critic_grad_norm, generator_grad_norm)]
+        values += [self.critic_amp.skipped_tensor() - skipped_before[0], self.generator_amp.skipped_tensor() - skipped_before[1]]
+        self._pending.append(torch.stack([v.reshape(()).to(device, torch.float32) for v in values]))
+        self._pending_meta.append(self.step)
         if len(self._pending) >= self.log_every:
             self._flush()
 
     def _flush(self) -> None:
         if not self._pending:
             return
-        rows = torch.stack(self._pending).cpu().tolist()
-        for (step, c_skip, g_skip), row in zip(self._pending_meta, rows):
+        rows = torch.stack(self._pending).cpu().tolist()  # the one host sync per log_every steps
+        for step, row in zip(self._pending_meta, rows):
             record = dict(zip(self._columns, row))
-            record.update(step=step, critic_skipped=c_skip, generator_skipped=g_skip)
+            record.update(step=step, critic_skipped=int(record["critic_skipped"]),
+                          generator_skipped=int(record["generator_skipped"]))
             self._history.append_row(record)
         self._pending.clear()
         self._pending_meta.clear()
@@ -373,7 +436,7 @@ class Trainer:
         was_training = self.generator.training
         self.generator.eval()
         try:
-            chunks = [self.generator(c.to(self.device)).float() for c in z.split(batch_size)]
+            chunks = [self.generator(c.to(self.device)).float().contiguous() for c in z.split(batch_size)]
         finally:
             self.generator.train(was_training)
         return torch.cat(chunks)
@@ -394,10 +457,12 @@ class Trainer:
                 "amp": self.amp,
                 "seed": self.seed,
                 "critic_batches": self.critic_batches,
-                "channels_last": self.channels_last,
+                "channels_last": self._channels_last_arg,
                 "latent_dim": self.latent_dim,
                 "log_every": self.log_every,
                 "fp16_init_scale": self.fp16_init_scale,
+                "compile": self.compile,
+                "grad_norms": self.grad_norms,
             },
         }
 
