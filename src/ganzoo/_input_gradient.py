@@ -227,18 +227,17 @@ class _LinearChain(torch.autograd.Function):
 
 
 class _MaskChain(torch.autograd.Function):
-    """(Leaky) ReLU; backward keeps the gradient where x > 0 and multiplies it by ``slope``
-    elsewhere, with the mask a constant (as PyTorch's own backward computes it)."""
+    """(Leaky) ReLU; backward multiplies the gradient by the constant factor 1 where x > 0 and
+    ``slope`` elsewhere. The factor is at least float32 and the product rounds once to the
+    gradient's dtype, as PyTorch's own backward computes it (``slope`` is not rounded to bf16)."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, slope: float) -> Tensor:
-        ctx.save_for_backward(x > 0)
-        ctx.slope = slope
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        ctx.save_for_backward(torch.full_like(x, slope, dtype=dtype).masked_fill_(x > 0, 1.0))
         return F.leaky_relu(x, slope) if slope else F.relu(x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None]:
-        (positive,) = ctx.saved_tensors
-        if ctx.slope:
-            return torch.where(positive, grad, grad * ctx.slope), None
-        return grad.masked_fill(~positive, 0.0), None
+        (factor,) = ctx.saved_tensors
+        return (grad * factor).to(grad.dtype), None

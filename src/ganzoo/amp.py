@@ -148,8 +148,9 @@ class AmpPolicy:
         self.scaler: torch.amp.GradScaler | None = (
             torch.amp.GradScaler(self.device.type, init_scale=init_scale) if self.mode == "fp16" else None
         )
-        self._skipped = torch.zeros((), dtype=torch.int64, device=self.device if self.scaler else "cpu")
-        self._applied = torch.ones((), dtype=torch.bool, device="cpu")
+        # on the device, so logging them needs no host-to-device copy (which can wait for the GPU)
+        self._skipped = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._applied = torch.ones((), dtype=torch.bool, device=self.device)
 
     @property
     def skipped_steps(self) -> int:
