@@ -61,7 +61,7 @@ def supports_fast_input_gradient(critic: nn.Module) -> bool:
 
     A True answer is provisional: the trace itself still verifies every op of the forward.
     """
-    if critic in _generic_critics:
+    if critic in _generic_critics or hasattr(critic, "_orig_mod"):  # a torch.compile wrapper: leave it alone
         return False
     for module in critic.modules():
         if module._forward_hooks or module._forward_pre_hooks or parametrize.is_parametrized(module):
