@@ -64,6 +64,13 @@ def _compiled(model: nn.Module, options: bool | Mapping[str, Any]) -> nn.Module:
     return torch.compile(model, **(dict(options) if isinstance(options, Mapping) else {}))
 
 
+def _split_compiled(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
+    """``(plain module, torch.compile wrapper or None)`` for a module that may be compiled."""
+    if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
+        return model._orig_mod, model
+    return model, None
+
+
 class Trainer:
     """Train a generator against a critic with any loss, regularizers and AMP policy.
 
@@ -97,7 +104,9 @@ class Trainer:
         compile: Run the generator's and the critic's forward passes through
             :func:`torch.compile` (True, or a dict of its keyword arguments such as
             ``{"mode": "max-autotune"}``). Penalties run on the uncompiled critic, which
-            shares the weights: torch.compile cannot differentiate twice.
+            shares the weights: torch.compile cannot differentiate twice ("torch.compile
+            with aot_autograd does not currently support double backward"). Modules
+            compiled beforehand are used the same way.
         grad_norms: Log the critic's and generator's gradient norms each step (two
             vector norms per step; False logs NaN and skips them).
 
@@ -166,6 +175,10 @@ class Trainer:
         self.regularizers: list[Regularizer] = [
             REGULARIZERS.create(r) if isinstance(r, str) else r for r in regularizers
         ]
+        # A module compiled by the user trains through its compiled forward; the plain module it
+        # wraps (same weights) is what checkpoints store and what penalties differentiate twice.
+        generator, generator_compiled = _split_compiled(generator)
+        critic, critic_compiled = _split_compiled(critic)
         self.latent_dim = self._find_latent_dim(generator, latent_dim)
 
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
@@ -173,10 +186,9 @@ class Trainer:
         for reg in self.regularizers:
             critic = reg.wrap(critic)
         self.critic = critic.to(self.device, memory_format=memory_format)
-        self._check_not_compiled()
         # Forward passes run through these; penalties always use the plain self.critic.
-        self._generator_fwd = _compiled(self.generator, self.compile) if self.compile else self.generator
-        self._critic_fwd = _compiled(self.critic, self.compile) if self.compile else self.critic
+        self._generator_fwd = self._forward_module(self.generator, generator_compiled)
+        self._critic_fwd = self._forward_module(self.critic, critic_compiled)
         self._warn_batch_norm_with_penalty()
         self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
         self._generator_params = [p for p in self.generator.parameters() if p.requires_grad]
@@ -229,17 +241,10 @@ class Trainer:
                 stacklevel=3,
             )
 
-    def _check_not_compiled(self) -> None:
-        compiled = [name for name, model in (("generator", self.generator), ("critic", self.critic))
-                    if type(model).__name__ == "OptimizedModule" and hasattr(model, "_orig_mod")]
-        if compiled:
-            raise ConfigError(
-                f"the {' and '.join(compiled)} passed to the Trainer is already torch.compile'd; a gradient "
-                "penalty's double backward cannot run through torch.compile (\"torch.compile with aot_autograd "
-                "does not currently support double backward\"). Pass the plain module(s) and "
-                "Trainer(..., compile=True): ganzoo compiles the forward passes and runs penalties on the "
-                "uncompiled critic, which shares the weights"
-            )
+    def _forward_module(self, model: nn.Module, compiled: nn.Module | None) -> nn.Module:
+        if compiled is not None:
+            return compiled
+        return _compiled(model, self.compile) if self.compile else model
 
     def _make_optimizer(self, arg: OptimizerArg, model: nn.Module, name: str) -> torch.optim.Optimizer:
         if isinstance(arg, torch.optim.Optimizer):
