@@ -404,6 +404,43 @@ def scaling_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Bar chart of the speed-ups (or, for the scaling table, ms per step against batch size)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no figure (pip install matplotlib)")
+        return
+    if "scaling" in report:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+        for ax, recipe in zip(axes, ("dcgan", "wgan_gp")):
+            for size in sorted({r["image_size"] for r in report["scaling"]}):
+                rows = [r for r in report["scaling"] if r["image_size"] == size]
+                ax.plot([r["batch_size"] for r in rows], [r[f"{recipe}_ms"] for r in rows], "o-", label=f"{size}x{size}")
+            ax.set(xscale="log", yscale="log", xlabel="batch size", title=f"{recipe}: ms per generator step")
+            ax.legend()
+    else:
+        recipes = list(report["results"])
+        fig, axes = plt.subplots(1, len(recipes), figsize=(6 * len(recipes), 0.45 * max(len(v) for v in report["results"].values()) + 1.5))
+        for ax, recipe in zip(axes if len(recipes) > 1 else [axes], recipes):
+            rows = report["results"][recipe][::-1]
+            colors = ["grey" if r["kind"] == "notebook" else ("tab:green" if r.get("default") else "tab:blue") for r in rows]
+            bars = ax.barh([r["name"] for r in rows], [r["speedup_vs_notebook"] for r in rows], color=colors)
+            ax.bar_label(bars, labels=[f"{r['speedup_vs_notebook']:.2f}x" for r in rows], padding=2, fontsize=8)
+            ax.axvline(1.0, color="black", lw=0.8)
+            if recipe == "wgan_gp":
+                ax.axvline(2.0, color="tab:red", lw=0.8, ls="--", label="issue goal 2x")
+                ax.legend(loc="lower right", fontsize=8)
+            ax.set(title=f"{recipe}: speed-up vs notebook", xlabel="notebook time / contender time")
+            ax.set_xlim(0, max(2.3, 1.15 * max(r["speedup_vs_notebook"] for r in rows)))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _progress(total: int, desc: str) -> Any:
     try:
         from tqdm import tqdm
@@ -491,6 +528,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(text)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    if not args.quick:
+        plot(report, args.out.with_suffix(".png"))
     print(text)
     return report
 
