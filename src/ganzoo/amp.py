@@ -6,8 +6,8 @@ Policies:
 * ``"bf16"``: autocast to bfloat16; same exponent range as float32, so no scaler.
 * ``"fp16"``: autocast to float16 with a :class:`torch.amp.GradScaler`. The gradient
   penalty follows PyTorch's AMP recipe (see :func:`input_gradient`).
-* ``"auto"``: fp16 on CUDA, bf16 on CPUs with native bfloat16 instructions
-  (AVX-512 BF16 or AMX), otherwise off.
+* ``"auto"`` (the Trainer's default): fp16 on CUDA; on CPU bf16 only where bfloat16 is
+  faster than float32 (see :func:`cpu_bf16_is_fast`), otherwise off.
 
 Example:
     >>> from ganzoo import AmpPolicy
@@ -27,7 +27,7 @@ from torch import Tensor
 from ._validation import check_choice
 from .errors import ConfigError
 
-__all__ = ["AMP_MODES", "AmpPolicy", "resolve_amp", "cpu_supports_bf16", "input_gradient"]
+__all__ = ["AMP_MODES", "AmpPolicy", "resolve_amp", "cpu_supports_bf16", "cpu_bf16_is_fast", "input_gradient"]
 
 AMP_MODES = ("off", "bf16", "fp16", "auto")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -53,6 +53,40 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
+def _cpu_flags() -> tuple[str, set[str]]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            text = f.read()
+    except OSError:
+        return "", set()
+    vendor = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("vendor_id")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return vendor, set(flags)
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_bf16_is_fast() -> bool:
+    """Whether bf16 autocast speeds up training on this CPU (what ``amp="auto"`` uses).
+
+    True with AMX (Intel Sapphire Rapids and later, when the OS exposes it) and on AMD CPUs
+    with AVX-512 BF16 (Zen 4 and later): there bf16 matrix products run at about twice the
+    float32 rate (BENCHMARKS.md: a WGAN-GP critic step 1.9x faster on an AMD EPYC).
+    False on Intel CPUs with AVX-512 BF16 but no AMX (Cooper Lake; Sapphire/Emerald Rapids
+    virtual machines that hide AMX): their bf16 dot-product instruction has the same peak
+    as float32 FMA, and the conversions make autocast slower (measured here: a 2048^2 matmul
+    at half the float32 speed, the WGAN-GP step 1.2-2x slower). ``amp="bf16"`` still runs there.
+    """
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    if check is not None:
+        with contextlib.suppress(Exception):
+            if check():
+                return True
+    vendor, flags = _cpu_flags()
+    if "amx_bf16" in flags:
+        return True
+    return vendor == "AuthenticAMD" and cpu_supports_bf16()
+
+
 def resolve_amp(mode: str, device: torch.device | str) -> str:
     """Turn a requested policy into the one that runs on ``device``: ``off``, ``bf16`` or ``fp16``.
 
@@ -64,7 +98,7 @@ def resolve_amp(mode: str, device: torch.device | str) -> str:
     if mode == "auto":
         if device.type == "cuda":
             return "fp16"
-        return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "off"
+        return "bf16" if device.type == "cpu" and cpu_bf16_is_fast() else "off"
     if mode == "off":
         return mode
     if not torch.amp.is_autocast_available(device.type):
@@ -95,7 +129,8 @@ class AmpPolicy:
     The Trainer keeps one policy per network (critic and generator), so each has its
     own gradient scale. A policy's :meth:`step` steps the optimizer through the scaler,
     updates the scale and counts the steps the scaler skipped because a gradient
-    overflowed (expected now and then under fp16; not divergence).
+    overflowed (expected now and then under fp16; not divergence). The count lives on the
+    device, so stepping never waits for the GPU; reading :attr:`skipped_steps` does.
 
     Args:
         mode: One of :data:`AMP_MODES`.
@@ -113,7 +148,22 @@ class AmpPolicy:
         self.scaler: torch.amp.GradScaler | None = (
             torch.amp.GradScaler(self.device.type, init_scale=init_scale) if self.mode == "fp16" else None
         )
-        self.skipped_steps = 0
+        # on the device, so logging them needs no host-to-device copy (which can wait for the GPU)
+        self._skipped = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._applied = torch.ones((), dtype=torch.bool, device=self.device)
+
+    @property
+    def skipped_steps(self) -> int:
+        """Optimizer steps the fp16 scaler skipped so far (reading it syncs with the device)."""
+        return int(self._skipped)
+
+    @skipped_steps.setter
+    def skipped_steps(self, value: int) -> None:
+        self._skipped.fill_(int(value))
+
+    def skipped_tensor(self) -> Tensor:
+        """The skip count as a 0-d device tensor (a copy; reading it does not sync)."""
+        return self._skipped.clone()
 
     @property
     def enabled(self) -> bool:
@@ -141,21 +191,22 @@ class AmpPolicy:
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)
 
-    def step(self, optimizer: torch.optim.Optimizer) -> bool:
-        """Step ``optimizer`` (through the scaler) and update the scale.
+    def step(self, optimizer: torch.optim.Optimizer) -> Tensor:
+        """Step ``optimizer`` (through the scaler) and update the scale, without a host sync.
 
         Returns:
-            False if the scaler skipped the step because a gradient was inf or NaN.
+            A 0-d bool tensor: False if the scaler skipped the step because a gradient was
+            inf or NaN (the scale then shrank). ``bool()`` of it waits for the device.
         """
         if self.scaler is None:
             optimizer.step()
-            return True
-        before = self.scaler.get_scale()
+            return self._applied
+        before = self.scale_factor()
         self.scaler.step(optimizer)
         self.scaler.update()
-        skipped = self.scaler.get_scale() < before
-        self.skipped_steps += int(skipped)
-        return not skipped
+        skipped = self.scale_factor() < before
+        self._skipped += skipped
+        return ~skipped
 
     def state_dict(self) -> dict[str, Any]:
         """Scaler state and skip count, for checkpoints."""

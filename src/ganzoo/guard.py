@@ -45,7 +45,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -134,8 +134,11 @@ class DivergenceGuard:
         self._first_bad: tuple[int, tuple[str, ...], str] | None = None
 
     # ------------------------------------------------------------------ observing
-    def observe(self, record: Mapping[str, float]) -> None:
-        """Look at one generator step's logged values (host floats, ``penalty/<name>`` keys)."""
+    def observe(self, record: Mapping[str, float], absent: Collection[str] = ()) -> None:
+        """Look at one generator step's logged values (host floats, ``penalty/<name>`` keys).
+
+        ``absent`` names the terms that were not computed in this step (logged as NaN by
+        design: a lazy penalty between its evaluations, gradient norms when switched off)."""
         critic_skipped = int(record.get("critic_skipped", 0))
         generator_skipped = int(record.get("generator_skipped", 0))
         self.skipped["critic"] += critic_skipped
@@ -145,7 +148,7 @@ class DivergenceGuard:
         step = int(record.get("step", -1))
         bad = []
         for term, value in record.items():
-            if term in _IGNORED or math.isfinite(value):
+            if term in _IGNORED or term in absent or math.isfinite(value):
                 continue
             skipped = generator_skipped if term in _GENERATOR_TERMS else critic_skipped
             if not skipped:

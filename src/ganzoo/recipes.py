@@ -122,16 +122,19 @@ def wgan_gp(
     lr: float = 1e-4,
     betas: Sequence[float] = (0.0, 0.9),
     gp_weight: float = 10.0,
+    gp_every: int = 1,
     seed: int | None = None,
     **trainer_kwargs: Any,
 ) -> Trainer:
     """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): Wasserstein loss, gradient penalty
     lambda=10, Adam 1e-4 betas (0.0, 0.9), 5 critic steps, critic without batch norm.
-    For the 2-D toy sets the paper uses ``gp_weight=0.1`` and ``betas=(0.5, 0.9)``."""
+    For the 2-D toy sets the paper uses ``gp_weight=0.1`` and ``betas=(0.5, 0.9)``.
+    ``gp_every=k`` applies the penalty lazily, on one critic update in k, scaled by k
+    (not the paper's algorithm; see :class:`~ganzoo.regularizers.GradientPenalty`)."""
     G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
                      width=width, critic_norm="none", seed=seed)
     trainer_kwargs.setdefault("critic_steps", 5)
-    return Trainer(G, D, WassersteinLoss(), [GradientPenalty(weight=gp_weight)], seed=seed,
+    return Trainer(G, D, WassersteinLoss(), [GradientPenalty(weight=gp_weight, every=gp_every)], seed=seed,
                    generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)
 
 

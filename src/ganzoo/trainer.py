@@ -59,6 +59,21 @@ def _grad_norm(params: Sequence[nn.Parameter]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
 
 
+def _has_conv(*models: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for model in models for m in model.modules())
+
+
+def _compiled(model: nn.Module, options: bool | Mapping[str, Any]) -> nn.Module:
+    return torch.compile(model, **(dict(options) if isinstance(options, Mapping) else {}))
+
+
+def _split_compiled(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
+    """``(plain module, torch.compile wrapper or None)`` for a module that may be compiled."""
+    if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
+        return model._orig_mod, model
+    return model, None
+
+
 class Trainer:
     """Train a generator against a critic with any loss, regularizers and AMP policy.
 
@@ -69,7 +84,9 @@ class Trainer:
         loss: A loss strategy or its registry name (``"bce"``, ``"wasserstein"`` ...).
         regularizers: Regularizers or registry names (``"gradient_penalty"`` ...).
         critic_steps: Critic updates per generator update (5 for WGAN and WGAN-GP).
-        amp: ``"off"``, ``"bf16"``, ``"fp16"`` or ``"auto"`` (see :mod:`ganzoo.amp`).
+        amp: ``"auto"`` (default), ``"off"``, ``"bf16"`` or ``"fp16"`` (see :mod:`ganzoo.amp`).
+            ``"auto"`` is fp16 with a gradient scaler on CUDA, bf16 on CPUs where bf16 is
+            faster than float32 (AMX, AMD Zen 4), else float32.
         seed: Seeds every RNG when given, so a run is reproducible.
         generator_optimizer: A torch optimizer over the generator's parameters, or a
             spec dict (``{"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)}``, the default).
@@ -80,7 +97,8 @@ class Trainer:
             generator step share one real batch, as in the anime-faces notebook.
         device: Where to train; default CUDA when available, else CPU.
         channels_last: Store 4-D activations and weights channels-last (faster convs on
-            recent CPUs and tensor-core GPUs).
+            recent CPUs and tensor-core GPUs). ``"auto"`` (default): on when the generator
+            or critic has 2-D (transposed) convolutions. Values are unchanged either way.
         latent_dim: Noise size, when the generator has no ``latent_dim`` attribute.
         callbacks: Callbacks run by every :meth:`fit` call.
         log_every: History values are copied to the host every this many steps (one
@@ -103,6 +121,14 @@ class Trainer:
         guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
         last_checkpoint: The path last written by :meth:`save` (or loaded from);
             where ``divergence="rollback"`` goes back to.
+        compile: Run the generator's and the critic's forward passes through
+            :func:`torch.compile` (True, or a dict of its keyword arguments such as
+            ``{"mode": "max-autotune"}``). Penalties run on the uncompiled critic, which
+            shares the weights: torch.compile cannot differentiate twice ("torch.compile
+            with aot_autograd does not currently support double backward"). Modules
+            compiled beforehand are used the same way.
+        grad_norms: Log the critic's and generator's gradient norms each step (two
+            vector norms per step; False logs NaN and skips them).
 
     Example:
         >>> import torch, ganzoo
@@ -126,13 +152,13 @@ class Trainer:
         regularizers: Iterable[Regularizer | str] = (),
         *,
         critic_steps: int = 1,
-        amp: str = "off",
+        amp: str = "auto",
         seed: int | None = None,
         generator_optimizer: OptimizerArg = None,
         critic_optimizer: OptimizerArg = None,
         critic_batches: str = "fresh",
         device: torch.device | str | None = None,
-        channels_last: bool = False,
+        channels_last: bool | str = "auto",
         latent_dim: int | None = None,
         callbacks: Iterable[Callback] = (),
         log_every: int = 10,
@@ -140,6 +166,8 @@ class Trainer:
         divergence: DivergenceGuard | str | Mapping[str, Any] = "raise",
         distributed: str = "auto",
         sync_batchnorm: bool = False,
+        compile: bool | Mapping[str, Any] = False,
+        grad_norms: bool = True,
     ) -> None:
         if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
             raise ConfigError(
@@ -165,7 +193,12 @@ class Trainer:
         self._position_restored = False  # True after load_state_dict, until a stream uses it
         self._stream: BatchStream | None = None
         self.device = self.dist.device
-        self.channels_last = bool(channels_last)
+        if isinstance(channels_last, str):
+            check_choice("channels_last", channels_last, ("auto",))
+        self._channels_last_arg = channels_last
+        self.channels_last = _has_conv(generator, critic) if channels_last == "auto" else bool(channels_last)
+        self.compile = compile if isinstance(compile, Mapping) else bool(compile)
+        self.grad_norms = bool(grad_norms)
         self.loss: AdversarialLoss = LOSSES.create(loss) if isinstance(loss, str) else loss
         if not callable(getattr(self.loss, "critic_loss", None)) or not callable(getattr(self.loss, "generator_loss", None)):
             raise ConfigError(
@@ -177,6 +210,10 @@ class Trainer:
         self.regularizers: list[Regularizer] = [
             REGULARIZERS.create(r) if isinstance(r, str) else r for r in regularizers
         ]
+        # A module compiled by the user trains through its compiled forward; the plain module it
+        # wraps (same weights) is what checkpoints store and what penalties differentiate twice.
+        generator, generator_compiled = _split_compiled(generator)
+        critic, critic_compiled = _split_compiled(critic)
         self.latent_dim = self._find_latent_dim(generator, latent_dim)
 
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
@@ -198,6 +235,9 @@ class Trainer:
         # the modules the updates run through: DDP wrappers under torchrun, else the modules
         self._train_generator = self.dist.wrap(self.generator)
         self._train_critic = self.dist.wrap(self.critic)
+        # forward passes run through these (compiled when asked); penalties use _train_critic
+        self._generator_fwd = self._forward_module(self._train_generator, generator_compiled)
+        self._critic_fwd = self._forward_module(self._train_critic, critic_compiled)
         self.amp = amp
         self.critic_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
         self.generator_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
@@ -209,10 +249,10 @@ class Trainer:
         self.epoch = 0
         self._history = History()
         self._pending: list[Tensor] = []
-        self._pending_meta: list[tuple[int, int, int]] = []
+        self._pending_meta: list[tuple[int, tuple[str, ...]]] = []  # (step, columns not computed)
         self._columns = ["critic_loss", "generator_loss", "wasserstein"]
         self._columns += [f"penalty/{name}" for name, _ in self._penalty_regs]
-        self._columns += ["critic_grad_norm", "generator_grad_norm"]
+        self._columns += ["critic_grad_norm", "generator_grad_norm", "critic_skipped", "generator_skipped"]
 
     # ------------------------------------------------------------------ setup helpers
     @staticmethod
@@ -242,6 +282,13 @@ class Trainer:
                 UserWarning,
                 stacklevel=3,
             )
+
+    def _forward_module(self, model: nn.Module, compiled: nn.Module | None) -> nn.Module:
+        """The module forward passes run through: the user's compiled wrapper (single process),
+        else ``model`` (DDP-wrapped under torchrun), compiled when ``compile`` asks for it."""
+        if compiled is not None and not self.dist.enabled:
+            return compiled
+        return _compiled(model, self.compile) if (self.compile or compiled is not None) else model
 
     def _make_optimizer(self, arg: OptimizerArg, model: nn.Module, name: str) -> torch.optim.Optimizer:
         if isinstance(arg, torch.optim.Optimizer):
@@ -351,10 +398,13 @@ class Trainer:
             self._stream = None
 
     def _to_device(self, batch: Tensor) -> Tensor:
-        non_blocking = self.device.type == "cuda"
-        batch = batch.to(self.device, non_blocking=non_blocking)
         if not batch.is_floating_point():
             raise ConfigError(f"real batches must be floating point, got {batch.dtype}")
+        if self.device.type == "cuda" and batch.device.type == "cpu":
+            # A copy from pinned memory runs asynchronously (DataLoader(pin_memory=True) pins already).
+            batch = (batch if batch.is_pinned() else batch.pin_memory()).to(self.device, non_blocking=True)
+        else:
+            batch = batch.to(self.device)
         if self.channels_last and batch.dim() == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
@@ -363,11 +413,15 @@ class Trainer:
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def _train_step(self, stream: BatchStream) -> None:
-        G, C = self._train_generator, self._train_critic
+        # forward passes may be compiled; penalties differentiate twice, so they run on the
+        # uncompiled (DDP-wrapped under torchrun) critic that shares the weights
+        G, C, C_penalty, C_plain = self._generator_fwd, self._critic_fwd, self._train_critic, self.critic
         c_amp, g_amp = self.critic_amp, self.generator_amp
-        skipped_before = (c_amp.skipped_steps, g_amp.skipped_steps)
+        skipped_before = (c_amp.skipped_tensor(), g_amp.skipped_tensor())
         real: Tensor | None = None
-        critic_losses, penalty_values = [], []
+        critic_losses: list[Tensor] = []
+        penalty_values: dict[str, list[Tensor]] = {name: [] for name, _ in self._penalty_regs}
+        critic_grad_norm = generator_grad_norm = None
         for i in range(self.critic_steps):
             if real is None or self.critic_batches == "fresh":
                 real = self._to_device(stream.next())
@@ -376,21 +430,25 @@ class Trainer:
             fake = fake.to(real.dtype)
             with c_amp.autocast():
                 loss_c = self.loss.critic_loss(C(real), C(fake))
-            penalties = [reg.penalty(C, real, fake, c_amp) for _, reg in self._penalty_regs]
-            total = loss_c + sum(penalties) if penalties else loss_c
+            total = loss_c
+            for name, reg in self._penalty_regs:
+                every = getattr(reg, "every", 1)
+                if self.critic_updates % every == 0:  # lazy regularization: 1 update in `every`, scaled
+                    value = reg.penalty(C_penalty, real, fake, c_amp)
+                    total = total + (value * every if every > 1 else value)
+                    penalty_values[name].append(value.detach().float())
             self.critic_optimizer.zero_grad(set_to_none=True)
             c_amp.backward(total)
-            if i == self.critic_steps - 1:
+            if self.grad_norms and i == self.critic_steps - 1:
                 c_amp.unscale_(self.critic_optimizer)
                 critic_grad_norm = _grad_norm(self._critic_params)
             c_amp.step(self.critic_optimizer)
             for reg in self.regularizers:
-                reg.after_critic_step(C)
+                reg.after_critic_step(C_plain)
             self.critic_updates += 1
             critic_losses.append(loss_c.detach())
-            penalty_values.append([p.detach().float() for p in penalties])
 
-        for p in self._critic_params:
+        for p in self._critic_params:  # the generator step needs no critic weight gradients
             p.requires_grad_(False)
         try:
             with g_amp.autocast():
@@ -400,20 +458,36 @@ class Trainer:
         finally:
             for p in self._critic_params:
                 p.requires_grad_(True)
-        g_amp.unscale_(self.generator_optimizer)
-        generator_grad_norm = _grad_norm(self._generator_params)
+        if self.grad_norms:
+            g_amp.unscale_(self.generator_optimizer)
+            generator_grad_norm = _grad_norm(self._generator_params)
         g_amp.step(self.generator_optimizer)
         self.step += 1
+        self._log_step(critic_losses, loss_g, penalty_values, critic_grad_norm, generator_grad_norm, skipped_before)
 
+    def _log_step(
+        self,
+        critic_losses: list[Tensor],
+        loss_g: Tensor,
+        penalty_values: dict[str, list[Tensor]],
+        critic_grad_norm: Tensor | None,
+        generator_grad_norm: Tensor | None,
+        skipped_before: tuple[Tensor, Tensor],
+    ) -> None:
+        """Queue this step's values as one device tensor; :meth:`_flush` copies them to the host."""
         loss_c_mean = torch.stack(critic_losses).float().mean()
-        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else torch.full_like(loss_c_mean, math.nan)
+        device = loss_c_mean.device
+        nan = torch.full((), math.nan, device=device)
+        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else nan
         values = [loss_c_mean, loss_g.detach().float(), wasserstein]
-        values += [torch.stack(v).mean() for v in zip(*penalty_values)] if self._penalty_regs else []
-        values += [critic_grad_norm.to(loss_c_mean.device), generator_grad_norm.to(loss_c_mean.device)]
-        self._pending.append(torch.stack([v.reshape(()).to(loss_c_mean.device) for v in values]))
-        self._pending_meta.append(
-            (self.step, c_amp.skipped_steps - skipped_before[0], g_amp.skipped_steps - skipped_before[1])
-        )
+        values += [torch.stack(v).mean() if v else nan for v in penalty_values.values()]
+        values += [nan if g is None else g for g in (critic_grad_norm, generator_grad_norm)]
+        values += [self.critic_amp.skipped_tensor() - skipped_before[0], self.generator_amp.skipped_tensor() - skipped_before[1]]
+        self._pending.append(torch.stack([v.reshape(()).to(device, torch.float32) for v in values]))
+        absent = tuple(f"penalty/{name}" for name, v in penalty_values.items() if not v)  # lazy penalties
+        if critic_grad_norm is None:
+            absent += ("critic_grad_norm", "generator_grad_norm")
+        self._pending_meta.append((self.step, absent))
         if len(self._pending) >= self.log_every:
             self._flush()
         if self.step % self.log_every == 0:
@@ -430,12 +504,13 @@ class Trainer:
     def _flush(self) -> None:
         if not self._pending:
             return
-        rows = torch.stack(self._pending).cpu().tolist()
-        for (step, c_skip, g_skip), row in zip(self._pending_meta, rows):
+        rows = torch.stack(self._pending).cpu().tolist()  # the one host sync per log_every steps
+        for (step, absent), row in zip(self._pending_meta, rows):
             record = dict(zip(self._columns, row))
-            record.update(step=step, critic_skipped=c_skip, generator_skipped=g_skip)
+            record.update(step=step, critic_skipped=int(record["critic_skipped"]),
+                          generator_skipped=int(record["generator_skipped"]))
             self._history.append_row(record)
-            self.guard.observe(record)
+            self.guard.observe(record, absent=absent)
         self._pending.clear()
         self._pending_meta.clear()
 
@@ -457,7 +532,7 @@ class Trainer:
         was_training = self.generator.training
         self.generator.eval()
         try:
-            chunks = [self.generator(c.to(self.device)).float() for c in z.split(batch_size)]
+            chunks = [self.generator(c.to(self.device)).float().contiguous() for c in z.split(batch_size)]
         finally:
             self.generator.train(was_training)
         return torch.cat(chunks)
@@ -478,13 +553,15 @@ class Trainer:
                 "amp": self.amp,
                 "seed": self.seed,
                 "critic_batches": self.critic_batches,
-                "channels_last": self.channels_last,
+                "channels_last": self._channels_last_arg,
                 "latent_dim": self.latent_dim,
                 "log_every": self.log_every,
                 "fp16_init_scale": self.fp16_init_scale,
                 "divergence": self.guard.config(),
                 "distributed": self.distributed,
                 "sync_batchnorm": self.sync_batchnorm,
+                "compile": self.compile,
+                "grad_norms": self.grad_norms,
             },
         }
 
