@@ -69,6 +69,15 @@ def test_item_loader_and_batch_agree():
     assert torch.equal(ds[-1][0], ds[19][0])
 
 
+def test_cache_holds_the_same_images_as_8_bit():
+    plain, cached = SyntheticFaces(size=32, length=40, seed=2), SyntheticFaces(size=32, length=40, seed=2, cache=True)
+    a, attrs_a = plain.batch(range(40))
+    b, attrs_b = cached.batch(range(40))
+    assert torch.equal(attrs_a, attrs_b)
+    assert (a - b).abs().max() <= 1 / 255 + 1e-6
+    assert torch.equal(read_faces(b).attributes, attrs_a)
+
+
 def test_sampler_is_infinite_and_reproducible():
     ds = SyntheticFaces(size=32, length=100, seed=0)
     first = [b for _, b in zip(range(3), ds.sampler(8, seed=3))]

@@ -180,6 +180,10 @@ class SyntheticFaces(Dataset):
         size: Image side: 32, 64 or 128.
         length: Number of items.
         seed: Fixes every item's attributes and jitter.
+        cache: Render every item once at construction and keep it as 8-bit RGB, like an
+            image file (``length * 3 * size**2`` bytes: 61 MB for 20,000 items at 32x32,
+            246 MB at 64x64). Reading is then an index, not a render; pixel values
+            differ from the uncached ones by at most 1/255 of the range.
 
     Example:
         >>> import torch
@@ -194,7 +198,7 @@ class SyntheticFaces(Dataset):
     attribute_names: tuple[str, ...] = ATTRIBUTE_NAMES
     styles: tuple[str, ...] = STYLES
 
-    def __init__(self, size: int = 64, length: int = 20000, seed: int = 0) -> None:
+    def __init__(self, size: int = 64, length: int = 20000, seed: int = 0, *, cache: bool = False) -> None:
         self.size = check_choice("size", size, FACE_SIZES)
         self.length = check_int_at_least("length", length, 1)
         self.seed = check_int_at_least("seed", seed, 0)
@@ -202,6 +206,10 @@ class SyntheticFaces(Dataset):
         modes = torch.randint(self.num_modes, (length,), generator=generator)
         self.attributes = self.mode_attributes(modes)
         self.jitter = torch.rand(length, 5, generator=generator)
+        self._cache: Tensor | None = None
+        if cache:
+            chunks = torch.arange(length).split(512)
+            self._cache = torch.cat([self._render(c).add_(1).mul_(127.5).round_().to(torch.uint8) for c in chunks])
 
     # ------------------------------------------------------------------ the attribute grid
     @property
@@ -260,11 +268,17 @@ class SyntheticFaces(Dataset):
             raise IndexError(f"index out of range for SyntheticFaces of length {self.length}")
         return torch.remainder(index, self.length)
 
+    def _render(self, index: Tensor) -> Tensor:
+        return draw_faces(self.attributes[index], self.size, self.jitter[index])
+
     def batch(self, indices: Sequence[int] | Tensor) -> tuple[Tensor, Tensor]:
         """Items ``indices`` rendered at once: ``(images (N, 3, S, S), attributes (N, 4))``."""
         index = self._indices(indices)
-        attrs = self.attributes[index]
-        return draw_faces(attrs, self.size, self.jitter[index]), attrs
+        if self._cache is not None:
+            images = self._cache[index].float().div_(127.5).sub_(1.0)
+        else:
+            images = self._render(index)
+        return images, self.attributes[index]
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         if isinstance(index, bool) or not isinstance(index, int):
@@ -294,7 +308,8 @@ class SyntheticFaces(Dataset):
         return draw_faces(attributes, size, jitter)
 
     def __repr__(self) -> str:
-        return f"SyntheticFaces(size={self.size}, length={self.length}, seed={self.seed}, modes={self.num_modes})"
+        cached = ", cache=True" if self._cache is not None else ""
+        return f"SyntheticFaces(size={self.size}, length={self.length}, seed={self.seed}{cached}, modes={self.num_modes})"
 
 
 class FacesSampler:

@@ -72,6 +72,7 @@ __all__ = ["FACE_TOLERANCE", "FaceReadout", "read_faces", "face_coverage"]
 FACE_TOLERANCE = 0.2
 _MIN_SIMILARITY = 0.8
 _SEARCH_SIZE = 32
+_REGION = 0.06  # probe regions: 3x3 samples spaced 0.06 face radii (0.5 px at 32x32)
 
 # Probe positions in units of the face radius, relative to the face centre (y down).
 _HAIR_PROBES = ((0.0, -0.8), (-0.55, -0.7), (0.55, -0.7))
@@ -125,9 +126,13 @@ def _palette(name: str) -> Tensor:
 
 
 def _skin_mask(images01: Tensor, tolerance: float) -> Tensor:
+    """``(N, 32 * 32)`` skin mask: pixels within ``tolerance`` of the skin colour,
+    area-averaged to 32x32 (a fraction per cell for larger images)."""
     r, g, b = images01.unbind(1)
-    squared = (r - SKIN[0]) ** 2 + (g - SKIN[1]) ** 2 + (b - SKIN[2]) ** 2
-    return squared <= tolerance**2
+    mask = ((r - SKIN[0]) ** 2 + (g - SKIN[1]) ** 2 + (b - SKIN[2]) ** 2 <= tolerance**2).float()
+    if mask.shape[-1] != _SEARCH_SIZE:
+        mask = F.interpolate(mask.unsqueeze(1), size=(_SEARCH_SIZE, _SEARCH_SIZE), mode="area")
+    return mask.flatten(1)
 
 
 def _search_grid() -> Tensor:
@@ -137,14 +142,6 @@ def _search_grid() -> Tensor:
     cys = NOMINAL_CENTRE[1] + torch.linspace(-1.25, 1.25, 11) * CENTRE_JITTER
     rs = NOMINAL_RADIUS + torch.linspace(-1.0, 1.0, 5) * RADIUS_JITTER
     return torch.cartesian_prod(cxs, cys, rs)
-
-
-def _pooled(mask: Tensor) -> Tensor:
-    """``(N, S, S)`` masks -> ``(N, 32 * 32)`` area-averaged at the search resolution."""
-    mask = mask.float().unsqueeze(1)
-    if mask.shape[-1] != _SEARCH_SIZE:
-        mask = F.interpolate(mask, size=(_SEARCH_SIZE, _SEARCH_SIZE), mode="area")
-    return mask.flatten(1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -157,16 +154,15 @@ def _templates(size: int, tolerance: float) -> tuple[Tensor, Tensor]:
     jitter[:, 1] = (grid[:, 1] - NOMINAL_CENTRE[1]) / CENTRE_JITTER * 0.5 + 0.5
     jitter[:, 2] = (grid[:, 2] - NOMINAL_RADIUS) / RADIUS_JITTER * 0.5 + 0.5
     attrs = torch.tensor([[0, 0, 2, 0]]).expand(len(grid), -1)
-    masks = torch.cat([_pooled(_skin_mask(draw_faces(a, size, j) * 0.5 + 0.5, tolerance))
+    masks = torch.cat([_skin_mask(draw_faces(a, size, j) * 0.5 + 0.5, tolerance)
                        for a, j in zip(attrs.split(128), jitter.split(128))])
     return masks, grid
 
 
-def _locate(mask: Tensor, tolerance: float) -> tuple[Tensor, Tensor]:
+def _locate(m: Tensor, size: int, tolerance: float) -> tuple[Tensor, Tensor]:
     """Best search candidate (N, 3) for each skin mask, and the cosine similarity of the
     mask and the candidate's template (N,): 1 for a perfect fit."""
-    templates, grid = _templates(mask.shape[-1], tolerance)
-    m = _pooled(mask)
+    templates, grid = _templates(size, tolerance)
     overlap = m @ templates.T  # (N, T)
     # least squares |m - t|^2 = |m|^2 - 2 m.t + |t|^2: maximise 2 m.t - |t|^2
     best = (2 * overlap - (templates**2).sum(dim=1)).argmax(dim=1)
@@ -175,11 +171,17 @@ def _locate(mask: Tensor, tolerance: float) -> tuple[Tensor, Tensor]:
     return grid[best], dot / norms.clamp_min(1e-6)
 
 
-def _sample(images01: Tensor, points: Tensor) -> Tensor:
-    """Bilinear colours at ``points`` (N, P, 2) in image units -> (N, P, 3)."""
-    grid = (points * 2 - 1).unsqueeze(1)  # (N, 1, P, 2), x then y
+_PATCH = torch.cartesian_prod(torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-1.0, 0.0, 1.0]))  # (9, 2)
+
+
+def _region(images01: Tensor, points: Tensor, half_width: Tensor) -> Tensor:
+    """Mean colour of a small square region around each of ``points`` (N, P, 2), in image
+    units: 3x3 bilinear samples spaced ``half_width`` (N, 1, 1) apart. Returns (N, P, 3)."""
+    n, p = points.shape[:2]
+    samples = points.unsqueeze(2) + _PATCH.reshape(1, 1, 9, 2) * half_width.reshape(n, 1, 1, 1)
+    grid = (samples.reshape(n, 1, p * 9, 2) * 2 - 1)  # x then y, in [-1, 1]
     out = F.grid_sample(images01, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out.squeeze(2).transpose(1, 2)
+    return out.reshape(n, 3, p, 9).mean(dim=3).transpose(1, 2)
 
 
 def _match(colours: Tensor, palette: Tensor) -> tuple[Tensor, Tensor]:
@@ -195,20 +197,20 @@ def _read_chunk(images: Tensor, tolerance: float) -> tuple[Tensor, ...]:
     finite = torch.isfinite(images.float().sum(dim=(1, 2, 3)))  # one NaN or inf makes the sum non-finite
     images01 = torch.nan_to_num(images.float(), nan=0.0, posinf=1.0, neginf=-1.0) * 0.5 + 0.5
 
-    geometry, similarity = _locate(_skin_mask(images01, tolerance), tolerance)
+    geometry, similarity = _locate(_skin_mask(images01, tolerance), size, tolerance)
     found = finite & (similarity >= _MIN_SIMILARITY)
     cx, cy, radius = geometry.unbind(1)
 
     def at(offsets: tuple[tuple[float, float], ...]) -> Tensor:
         rel = torch.tensor(offsets, dtype=torch.float32).unsqueeze(0)  # (1, P, 2)
         centre = torch.stack([cx, cy], dim=1).unsqueeze(1)
-        return _sample(images01, centre + rel * radius.reshape(n, 1, 1))
+        return _region(images01, centre + rel * radius.reshape(n, 1, 1), _REGION * radius)
 
     hair_palette, eye_palette, bg_palette = (_palette(a) for a in ATTRIBUTE_NAMES[:3])
     hair, hair_dist = _match(at(_HAIR_PROBES), hair_palette)
     eyes, eye_dist = _match(at(_EYE_PROBES), eye_palette)
     bg_points = torch.tensor(_BACKGROUND_PROBES, dtype=torch.float32).expand(n, -1, -1)
-    background, bg_dist = _match(_sample(images01, bg_points), bg_palette)
+    background, bg_dist = _match(_region(images01, bg_points, torch.full((n,), _REGION * NOMINAL_RADIUS)), bg_palette)
 
     style_colours = at(_STYLE_PROBES)  # (N, 4, 3)
     shows_hair = torch.tensor([_STYLE_TEMPLATES[s] for s in STYLES], dtype=torch.bool)  # (styles, 4)
