@@ -90,11 +90,11 @@ FULL = {
     "grid": Budget(steps=3000, batch_size=256, eval_every=250),
     "faces": Budget(steps=1500, batch_size=64, eval_every=250, latent_dim=64, width=16, channels_last=True),
 }
-QUICK = {
-    "ring": Budget(steps=120, batch_size=128, eval_every=60, eval_samples=500, hidden=64),
-    "grid": Budget(steps=120, batch_size=128, eval_every=60, eval_samples=500, hidden=64),
-    "faces": Budget(steps=12, batch_size=32, eval_every=6, eval_samples=300, latent_dim=16, width=8,
-                   faces_length=1000),
+QUICK = {  # plumbing only: every code path, numbers meaningless
+    "ring": Budget(steps=60, batch_size=128, eval_every=30, eval_samples=500, hidden=64),
+    "grid": Budget(steps=60, batch_size=128, eval_every=30, eval_samples=500, hidden=64),
+    "faces": Budget(steps=8, batch_size=32, eval_every=4, eval_samples=300, latent_dim=16, width=8,
+                   faces_length=500),
 }
 
 
