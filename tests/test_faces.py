@@ -176,6 +176,9 @@ def test_wrong_or_blended_colours_are_not_high_quality():
     readout = read_faces(torch.cat([face, half_left, blend]))
     assert readout.high_quality.tolist() == [True, False, False]
     assert (readout.distances[2] > FACE_TOLERANCE).any()
+    rates = read_faces(half_left).pass_rates()
+    assert rates["face_found"] == 100.0 and rates["eye_colour"] == 0.0 and rates["background"] == 0.0
+    assert readout.coverage().hq_pct == pytest.approx(100 / 3)
 
 
 def test_nan_images_are_not_hq_and_not_counted():

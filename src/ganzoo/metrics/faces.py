@@ -102,6 +102,7 @@ class FaceReadout:
             with NaN or inf pixels). HQ means the face is found and all are <= the tolerance.
         centre: ``(N, 2)`` face centre (x, y) in image units (fractions of the side).
         radius: ``(N,)`` face radius in image units.
+        tolerance: The colour tolerance the flags were computed with.
     """
 
     attributes: Tensor
@@ -111,6 +112,7 @@ class FaceReadout:
     distances: Tensor
     centre: Tensor
     radius: Tensor
+    tolerance: float = FACE_TOLERANCE
 
     @property
     def modes(self) -> Tensor:
@@ -119,6 +121,28 @@ class FaceReadout:
 
     def __len__(self) -> int:
         return self.attributes.shape[0]
+
+    def coverage(self) -> ModeCoverage:
+        """Modes captured, % HQ and reverse KL of these images (see :func:`face_coverage`)."""
+        finite = torch.isfinite(self.distances).all(dim=1)
+        modes = self.modes
+        counts = torch.bincount(modes[finite], minlength=NUM_MODES)
+        captured = torch.bincount(modes[self.high_quality], minlength=NUM_MODES) > 0
+        return ModeCoverage(
+            modes=int(captured.sum()),
+            num_modes=NUM_MODES,
+            hq_pct=100.0 * float(self.high_quality.double().mean()),
+            reverse_kl=reverse_kl(counts),
+            counts=tuple(int(c) for c in counts),
+        )
+
+    def pass_rates(self) -> dict[str, float]:
+        """Percentage of images whose face is found, and whose regions of each attribute are
+        within the tolerance (a diagnostic of *what* fails when few images are HQ)."""
+        rates = {"face_found": 100.0 * float(self.face_found.double().mean())}
+        for k, name in enumerate(ATTRIBUTE_NAMES):
+            rates[name] = 100.0 * float((self.distances[:, k] <= self.tolerance).double().mean())
+        return rates
 
 
 def _palette(name: str) -> Tensor:
@@ -258,7 +282,7 @@ def read_faces(images: Tensor, tolerance: float = FACE_TOLERANCE) -> FaceReadout
             f"(default {FACE_TOLERANCE}; above 0.21 two palette colours can both match a probe)"
         )
     parts = [_read_chunk(chunk, float(tolerance)) for chunk in images.to("cpu").split(_CHUNK)]
-    return FaceReadout(*(torch.cat(column) for column in zip(*parts)))
+    return FaceReadout(*(torch.cat(column) for column in zip(*parts)), tolerance=float(tolerance))
 
 
 def face_coverage(images: Tensor, tolerance: float = FACE_TOLERANCE) -> ModeCoverage:
@@ -281,15 +305,4 @@ def face_coverage(images: Tensor, tolerance: float = FACE_TOLERANCE) -> ModeCove
         >>> result.modes, result.num_modes, result.hq_pct
         (1, 144, 100.0)
     """
-    readout = read_faces(images, tolerance)
-    finite = torch.isfinite(readout.distances).all(dim=1)
-    modes = readout.modes
-    counts = torch.bincount(modes[finite], minlength=NUM_MODES)
-    captured = torch.bincount(modes[readout.high_quality], minlength=NUM_MODES) > 0
-    return ModeCoverage(
-        modes=int(captured.sum()),
-        num_modes=NUM_MODES,
-        hq_pct=100.0 * float(readout.high_quality.double().mean()),
-        reverse_kl=reverse_kl(counts),
-        counts=tuple(int(c) for c in counts),
-    )
+    return read_faces(images, tolerance).coverage()
