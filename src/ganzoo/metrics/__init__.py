@@ -1,7 +1,20 @@
-"""Metrics: mode coverage, high-quality fraction and reverse KL on data with known modes."""
+"""Metrics: mode coverage, high-quality fraction and reverse KL on data with known modes
+(2-D mixtures and synthetic faces), and a loss-stability summary."""
 
 from __future__ import annotations
 
+from .faces import FACE_TOLERANCE, FaceReadout, face_coverage, read_faces
 from .modes import ModeCoverage, mode_coverage, reverse_kl
+from .stability import LossStability, loss_stability
 
-__all__ = ["ModeCoverage", "mode_coverage", "reverse_kl"]
+__all__ = [
+    "ModeCoverage",
+    "mode_coverage",
+    "reverse_kl",
+    "FACE_TOLERANCE",
+    "FaceReadout",
+    "read_faces",
+    "face_coverage",
+    "LossStability",
+    "loss_stability",
+]
