@@ -1,7 +1,8 @@
-"""Built-in datasets: 2-D toy mixtures with known modes."""
+"""Built-in datasets: 2-D toy mixtures with known modes; folders of images."""
 
 from __future__ import annotations
 
+from .folder import ImageFolderDataset
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "gaussians8",
     "gaussians25",
     "swiss_roll",
+    "ImageFolderDataset",
 ]
