@@ -505,27 +505,35 @@ class MetricsLog(Callback):
         tmp.write_text(self._header() + self._format_rows(rows), encoding="utf-8")
         os.replace(tmp, self.path)
 
+    def _sync(self, trainer: Trainer) -> None:
+        """Rewrite the file as exactly the trainer's history (steps 1..trainer.step), keeping
+        the ``epoch``/``elapsed_s`` cells of rows already written."""
+        history = trainer.history
+        self._columns = ["step", "epoch", "elapsed_s", *(c for c in history.columns if c != "step")]
+        extras: dict[int, dict[str, Any]] = {}
+        for row in self.read():
+            if 1 <= row["step"] <= trainer.step:
+                extras.setdefault(int(row["step"]), {"epoch": row.get("epoch"), "elapsed_s": row.get("elapsed_s")})
+        for step, epoch, elapsed in self._buffer:
+            extras[step] = {"epoch": epoch, "elapsed_s": round(elapsed, 3)}
+        rows = []
+        for record in history:
+            row = {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in record.as_dict().items()}
+            rows.append({**extras.get(record.step, {}), **row})
+        self._rewrite(rows)
+        self._buffer.clear()
+        self._synced_step = trainer.step
+
     # -- hooks
     def on_fit_start(self, trainer: Trainer) -> None:
         self._started = time.perf_counter()
         if self._synced_step == trainer.step and self.path.exists():
             return  # a second fit() call of the same run: the file is already continuous
-        history = trainer.history
-        self._columns = ["step", "epoch", "elapsed_s", *(c for c in history.columns if c != "step")]
-        kept = [r for r in self.read() if 1 <= r["step"] <= trainer.step]
-        by_step: dict[int, dict[str, Any]] = {}
-        for row in kept:
-            by_step.setdefault(int(row["step"]), row)
-        rows = []
-        for record in history:
-            row = by_step.get(record.step) or {"epoch": None, "elapsed_s": None}
-            row = {**row, **{k: _finite_or_none(v) if isinstance(v, float) else v for k, v in record.as_dict().items()}}
-            row["step"] = record.step
-            rows.append(row)
-        self._elapsed_before = max((r["elapsed_s"] for r in rows if r.get("elapsed_s") is not None), default=0.0)
-        self._rewrite(rows)
-        self._buffer.clear()
-        self._synced_step = trainer.step
+        self._elapsed_before = max(
+            (r["elapsed_s"] for r in self.read() if r.get("elapsed_s") is not None and r["step"] <= trainer.step),
+            default=0.0,
+        )
+        self._sync(trainer)
 
     def on_step_end(self, trainer: Trainer) -> None:
         elapsed = self._elapsed_before + time.perf_counter() - self._started
@@ -543,6 +551,9 @@ class MetricsLog(Callback):
         if not self._buffer:
             return
         history = trainer.history
+        if self._columns is None or not set(history.columns) <= set(self._columns):
+            self._sync(trainer)  # first rows of a run: the penalty columns exist now
+            return
         rows = []
         for step, epoch, elapsed in self._buffer:
             record = history[step - 1].as_dict()
