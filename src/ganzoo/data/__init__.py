@@ -1,7 +1,8 @@
-"""Built-in datasets: 2-D toy mixtures with known modes; folders of images."""
+"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces) and folders of images."""
 
 from __future__ import annotations
 
+from .faces import FacesSampler, SyntheticFaces
 from .folder import ImageFolderDataset
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
 
@@ -15,5 +16,7 @@ __all__ = [
     "gaussians8",
     "gaussians25",
     "swiss_roll",
+    "SyntheticFaces",
+    "FacesSampler",
     "ImageFolderDataset",
 ]

@@ -1,7 +1,17 @@
-"""Metrics: mode coverage, high-quality fraction and reverse KL on data with known modes."""
+"""Metrics: mode coverage, high-quality fraction and reverse KL on data with known modes
+(2-D mixtures and synthetic faces)."""
 
 from __future__ import annotations
 
+from .faces import FACE_TOLERANCE, FaceReadout, face_coverage, read_faces
 from .modes import ModeCoverage, mode_coverage, reverse_kl
 
-__all__ = ["ModeCoverage", "mode_coverage", "reverse_kl"]
+__all__ = [
+    "ModeCoverage",
+    "mode_coverage",
+    "reverse_kl",
+    "FACE_TOLERANCE",
+    "FaceReadout",
+    "read_faces",
+    "face_coverage",
+]
