@@ -146,6 +146,13 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
+def _text_width(text: str, height: int) -> int:
+    from PIL import Image, ImageDraw
+
+    left, _, right, _ = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=_font(max(8, int(height * 0.6))))
+    return int(right - left)
+
+
 def _label_band(text: str, width: int, height: int) -> Tensor:
     from PIL import Image, ImageDraw
 
@@ -207,6 +214,12 @@ def compare_grids(
     panels = []
     for label, images in grids.items():
         grid = image_grid(images, nrow=nrow)
+        width = max(grid.shape[2], _text_width(str(label), title_height) + 8)
+        if width > grid.shape[2]:  # a long label: centre the grid on a wider panel
+            left = (width - grid.shape[2]) // 2
+            canvas = torch.full((3, grid.shape[1], width), 255, dtype=torch.uint8)
+            canvas[:, :, left : left + grid.shape[2]] = grid
+            grid = canvas
         panels.append(torch.cat([_label_band(str(label), grid.shape[2], title_height), grid], dim=1))
     return _save(_hcat(panels, gap), path)
 
@@ -274,18 +287,24 @@ def plot_losses(
         wanted = list(columns) if columns else [*LOSS_COLUMNS, *(c for c in history.columns if c.startswith("penalty/"))]
         steps = history.column("step")
         window = smooth or max(1, len(steps) // 50)
-        for k, column in enumerate(c for c in wanted if c in history.columns):
-            values = history.column(column)
-            if not any(math.isfinite(v) for v in values):
-                continue
-            colour = f"C{k}"
+        drawn = [c for c in wanted if c in history.columns and any(math.isfinite(v) for v in history.column(c))]
+        penalties = [c for c in drawn if c.startswith("penalty/")]
+        # Penalties (10 at the start of WGAN-GP) would flatten the losses: they get the right axis.
+        right = ax.twinx() if penalties and len(penalties) < len(drawn) else None
+        lines = []
+        for k, column in enumerate(drawn):
+            target = right if right is not None and column in penalties else ax
+            values, colour = history.column(column), f"C{k}"
             if window > 1:
-                ax.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, _smooth(values, window), color=colour, linewidth=1.5, label=column.replace("_", " "))
+                target.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8)
+            label = column.replace("penalty/", "").replace("_", " ") + (" (right axis)" if target is right else "")
+            lines += target.plot(steps, _smooth(values, window), color=colour, linewidth=1.5, label=label,
+                                 linestyle="--" if target is right else "-")
         ax.set_title(f"{name} ({len(steps)} steps)")
         ax.set_xlabel("generator step")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if lines:
+            ax.legend(lines, [line.get_label() for line in lines], fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
