@@ -1,10 +1,11 @@
 """Metrics: mode coverage, high-quality fraction and reverse KL on data with known modes
-(2-D mixtures and synthetic faces)."""
+(2-D mixtures and synthetic faces), and a loss-stability summary."""
 
 from __future__ import annotations
 
 from .faces import FACE_TOLERANCE, FaceReadout, face_coverage, read_faces
 from .modes import ModeCoverage, mode_coverage, reverse_kl
+from .stability import LossStability, loss_stability
 
 __all__ = [
     "ModeCoverage",
@@ -14,4 +15,6 @@ __all__ = [
     "FaceReadout",
     "read_faces",
     "face_coverage",
+    "LossStability",
+    "loss_stability",
 ]
