@@ -99,7 +99,7 @@ def test_anime_example_help_documents_every_flag():
     for required in ("--models", "--epochs", "--steps", "--batch-size", "--image-size", "--amp", "--device",
                      "--seed", "--out", "--data", "--resume", "--quick"):
         assert required in flags
-    assert module.QUICK["image_size"] == 32
+    assert module.QUICK["image_size"] == 16
 
 
 def messy_folder(root: Path) -> Path:

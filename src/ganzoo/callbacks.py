@@ -129,6 +129,7 @@ class SampleGrid(_Periodic):
         prefix: File name prefix.
         at_start: Also save the untrained generator's grid at step 0.
         at_end: Also save when ``fit`` ends or is interrupted between two saves.
+        scale: Enlarge every pixel to ``scale x scale`` (for small images).
 
     Attributes:
         paths: Every grid this callback wrote, in order.
@@ -156,9 +157,11 @@ class SampleGrid(_Periodic):
         prefix: str = "samples",
         at_start: bool = True,
         at_end: bool = True,
+        scale: int = 1,
     ) -> None:
         super().__init__(every, unit)
         self.folder = Path(folder)
+        self.scale = check_int_at_least("scale", scale, 1)
         self.n = check_int_at_least("n", n, 1)
         self.nrow = check_int_at_least("nrow", nrow, 1)
         self.seed, self.prefix = seed, prefix
@@ -189,7 +192,8 @@ class SampleGrid(_Periodic):
         from .plotting import save_image_grid
 
         images = trainer.sample(self.n, z=self.noise(trainer.latent_dim))
-        path = save_image_grid(images, self.folder / f"{self.prefix}_step{trainer.step:07d}.png", nrow=self.nrow)
+        path = save_image_grid(images, self.folder / f"{self.prefix}_step{trainer.step:07d}.png", nrow=self.nrow,
+                               scale=self.scale)
         self.paths.append(path)
         self._last_step = trainer.step
 

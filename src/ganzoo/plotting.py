@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import Tensor
 
+from ._validation import check_int_at_least
 from .errors import ConfigError
 from .history import History
 
@@ -72,10 +73,12 @@ def to_uint8(images: Tensor) -> Tensor:
     return images.add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
-def image_grid(images: Tensor, nrow: int = 8, padding: int = PADDING, pad_value: int = 255) -> Tensor:
+def image_grid(images: Tensor, nrow: int = 8, padding: int = PADDING, pad_value: int = 255, scale: int = 1) -> Tensor:
     """Tile ``(n, c, h, w)`` images in ``[-1, 1]`` into one ``uint8`` RGB image ``(3, H, W)``.
 
-    ``nrow`` images per row; ``padding`` pixels of ``pad_value`` around every tile.
+    ``nrow`` images per row; ``padding`` pixels of ``pad_value`` around every tile;
+    ``scale`` enlarges every pixel to ``scale x scale`` (nearest neighbour: small images
+    stay sharp).
     """
     images = torch.as_tensor(images)
     if images.dim() != 4 or images.shape[1] not in (1, 3):
@@ -83,7 +86,10 @@ def image_grid(images: Tensor, nrow: int = 8, padding: int = PADDING, pad_value:
             f"images must have shape (n, 1 or 3, height, width), got {tuple(images.shape)}; "
             "sample grids need image samples"
         )
+    check_int_at_least("scale", scale, 1)
     pixels = to_uint8(images)
+    if scale > 1:
+        pixels = pixels.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
     if pixels.shape[1] == 1:
         pixels = pixels.expand(-1, 3, -1, -1)
     n, _, h, w = pixels.shape
@@ -124,9 +130,11 @@ def _save(image: Tensor, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def save_image_grid(images: Tensor, path: str | os.PathLike[str], nrow: int = 8, padding: int = PADDING) -> Path:
-    """Save ``(n, c, h, w)`` images in ``[-1, 1]`` as one PNG grid; returns the path."""
-    return _save(image_grid(images, nrow=nrow, padding=padding), path)
+def save_image_grid(
+    images: Tensor, path: str | os.PathLike[str], nrow: int = 8, padding: int = PADDING, scale: int = 1
+) -> Path:
+    """Save ``(n, c, h, w)`` images in ``[-1, 1]`` as one PNG grid (see :func:`image_grid`); returns the path."""
+    return _save(image_grid(images, nrow=nrow, padding=padding, scale=scale), path)
 
 
 def read_image(path: str | os.PathLike[str]) -> Tensor:
@@ -199,6 +207,7 @@ def compare_grids(
     nrow: int = 8,
     title_height: int = 24,
     gap: int = 12,
+    scale: int = 1,
 ) -> Path:
     """Save labelled grids side by side, e.g. two generators on the same noise.
 
@@ -208,12 +217,13 @@ def compare_grids(
         nrow: Images per row in each grid.
         title_height: Pixel height of the label above each grid.
         gap: White pixels between grids.
+        scale: Pixel enlargement of every image (see :func:`image_grid`).
     """
     if not grids:
         raise ConfigError("compare_grids needs at least one labelled set of images")
     panels = []
     for label, images in grids.items():
-        grid = image_grid(images, nrow=nrow)
+        grid = image_grid(images, nrow=nrow, scale=scale)
         width = max(grid.shape[2], _text_width(str(label), title_height) + 8)
         if width > grid.shape[2]:  # a long label: centre the grid on a wider panel
             left = (width - grid.shape[2]) // 2
