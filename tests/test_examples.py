@@ -337,3 +337,11 @@ def test_private_use_detector_catches_private_names(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import ganzoo\nfrom ganzoo._rng import seed_everything\nx = ganzoo.trainer._grad_norm\n")
     assert private_uses(bad) == ["from ganzoo._rng import seed_everything", "ganzoo.trainer._grad_norm"]
+
+
+def test_anime_example_tensorboard_flag(tmp_path):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "run"
+    assert load_example("anime_wgan_gp").main([*TINY, "--steps", "2", "--models", "dcgan", "--tensorboard",
+                                               "--out", str(out)]) == 0
+    assert any((out / "tensorboard" / "dcgan").glob("events.out.tfevents*"))
