@@ -42,7 +42,7 @@ from ganzoo.callbacks import (
 from ganzoo.data import ImageFolderDataset, SyntheticFaces
 from ganzoo.data.faces import FACE_SIZES
 from ganzoo.metrics import face_coverage
-from ganzoo.plotting import compare_grids, plot_losses, plot_series, require_matplotlib, save_image_grid
+from ganzoo.plotting import compare_grids, plot_losses, require_matplotlib, save_image_grid
 
 LABELS = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_clip": "WGAN-clip", "sngan": "SN-GAN"}
 NOTEBOOK_EPOCHS = {"dcgan": 60, "wgan_gp": 50, "wgan_clip": 50, "sngan": 50}
@@ -200,7 +200,7 @@ def real_batch(dataset: torch.utils.data.Dataset, n: int, seed: int) -> torch.Te
 class CoverageLog(ganzoo.Callback):
     """Every ``every`` steps, the mode coverage of samples from fixed noise, as CSV rows."""
 
-    FIELDS = ("step", "modes", "num_modes", "hq_pct", "reverse_kl")
+    FIELDS = ("step", "modes", "num_modes", "hq_pct", "reverse_kl", "reached")
 
     def __init__(self, path: Path, every: int, n: int, seed: int) -> None:
         self.path, self.every, self.n, self.seed = path, every, n, seed
@@ -219,12 +219,14 @@ class CoverageLog(ganzoo.Callback):
         result = self.measure(trainer)
         rows = [r for r in self.rows() if r["step"] < trainer.step]  # a resumed run replaces later rows
         rows.append({"step": trainer.step, "modes": result.modes, "num_modes": result.num_modes,
-                     "hq_pct": round(result.hq_pct, 2), "reverse_kl": round(result.reverse_kl, 4)})
+                     "hq_pct": round(result.hq_pct, 2), "reverse_kl": round(result.reverse_kl, 4),
+                     "reached": modes_reached(result)})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.FIELDS)
             writer.writeheader()
-            writer.writerows({k: int(v) if k in ("step", "modes", "num_modes") else v for k, v in r.items()} for r in rows)
+            writer.writerows({k: int(v) if k in ("step", "modes", "num_modes", "reached") else v for k, v in r.items()}
+                             for r in rows)
 
     def on_fit_start(self, trainer: ganzoo.Trainer) -> None:
         if trainer.step == 0:
@@ -243,10 +245,9 @@ class CoverageLog(ganzoo.Callback):
 def total_steps(model: str, settings: dict[str, Any], batches_per_epoch: int) -> tuple[int, str]:
     """Generator steps for ``model`` and how they were chosen."""
     if settings.get("steps"):
-        return settings["steps"], f"{settings['steps']} steps"
+        return settings["steps"], "--steps"
     if settings.get("quick") and not settings.get("epochs"):
-        steps = settings["quick_steps"][model]
-        return steps, f"{steps} steps (--quick)"
+        return settings["quick_steps"][model], "--quick"
     epochs = settings.get("epochs") or NOTEBOOK_EPOCHS[model]
     reuse = settings["critic_batches"] == "reuse" or model == "dcgan"
     critic_steps = 1 if model == "dcgan" else 5
@@ -289,8 +290,8 @@ def train_model(model: str, settings: dict[str, Any], loader: torch.utils.data.D
                   GracefulStop()]
     start_wall, start_cpu, start_step = time.perf_counter(), time.process_time(), trainer.step
     if trainer.step < steps:
-        print(f"{label}: training {how} ({steps - trainer.step} to go), samples and coverage every {every}, "
-              f"checkpoints every {ckpt_every}", flush=True)
+        print(f"{label}: training to step {steps} ({how}; {steps - trainer.step} to go), samples"
+              f"{' and coverage' if synthetic else ''} every {every}, checkpoints every {ckpt_every}", flush=True)
         trainer.fit(loader, steps=steps - trainer.step, callbacks=callbacks)
     else:
         print(f"{label}: already trained ({trainer.step} of {steps} steps)")
@@ -338,22 +339,40 @@ def write_pictures(trainers: dict[str, ganzoo.Trainer], dataset: torch.utils.dat
     compare_grids(panels, out / "comparison_same_noise.png", nrow=4, scale=scale)
     written.append("comparison_same_noise.png")
     try:
-        require_matplotlib()
+        plt = require_matplotlib()
     except ImportError as exc:
         print(f"skipping loss_curves.png and coverage.png: {exc}")
         return written
     plot_losses({LABELS[m]: t.history for m, t in trainers.items()}, out / "loss_curves.png")
     written.append("loss_curves.png")
-    series = {}
-    for model in trainers:
-        rows = CoverageLog(out / model / "coverage.csv", 1, 1, 0).rows()
-        if rows:
-            series[LABELS[model]] = ([r["step"] for r in rows], [r["modes"] for r in rows])
-    if series:
-        plot_series(series, out / "coverage.png", ylabel="modes captured (of 144)", hline=144,
-                    title="Synthetic-face modes captured during training")
+    curves = {LABELS[m]: CoverageLog(out / m / "coverage.csv", 1, 1, 0).rows() for m in trainers}
+    curves = {name: rows for name, rows in curves.items() if rows}
+    if curves:
+        plot_coverage(plt, curves, out / "coverage.png")
         written.append("coverage.png")
     return written
+
+
+def plot_coverage(plt: Any, curves: dict[str, list[dict[str, float]]], path: Path) -> None:
+    """Modes captured and reached (left) and reverse KL (right) against generator steps."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for k, (name, rows) in enumerate(curves.items()):
+        steps = [r["step"] for r in rows]
+        left.plot(steps, [r["modes"] for r in rows], color=f"C{k}", marker="o", markersize=3, label=f"{name}: captured")
+        if all("reached" in r for r in rows):
+            left.plot(steps, [r["reached"] for r in rows], color=f"C{k}", linestyle="--", label=f"{name}: reached")
+        right.plot(steps, [r["reverse_kl"] for r in rows], color=f"C{k}", marker="o", markersize=3, label=name)
+    left.axhline(144, color="grey", linewidth=1, linestyle=":")
+    right.axhline(math.log(144), color="grey", linewidth=1, linestyle=":")
+    left.set_title("modes of 144: captured (clean samples) and reached (any sample)")
+    right.set_title(f"reverse KL (0 = all modes evenly, {math.log(144):.2f} = one mode)")
+    for ax in (left, right):
+        ax.set_xlabel("generator step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def modes_reached(result: ganzoo.metrics.ModeCoverage) -> int:
@@ -390,13 +409,15 @@ def verdict(results: dict[str, ganzoo.metrics.ModeCoverage]) -> str:
 def write_summary(out: Path, settings: dict[str, Any], data_line: str, trainers: dict[str, ganzoo.Trainer],
                   infos: dict[str, dict[str, Any]], results: dict[str, Any], real_result: Any,
                   pictures: list[str], argv: list[str], invocation: tuple[float, float]) -> str:
-    lines = ["# DCGAN vs WGAN-GP: run summary", "",
-             f"Command: `python examples/anime_wgan_gp.py {' '.join(shlex.quote(a) for a in argv)}`", "",
+    command = f"python examples/anime_wgan_gp.py {' '.join(shlex.quote(a) for a in argv)}".strip()
+    first = settings.get("command") or command
+    lines = ["# DCGAN vs WGAN-GP: run summary", "", f"Command: `{first}`"
+             + (f" (continued with `{command}`)" if first != command else ""), "",
              f"Data: {data_line}.", "",
              f"Models: {settings['image_size']}x{settings['image_size']} DCGAN generator and critic of width "
              f"{settings['width']}, latent {settings['latent_dim']}, batch {settings['batch_size']}, amp "
              f"{settings['amp']}, critic batches {settings['critic_batches']}, seed {settings['seed']}, "
-             f"ganzoo {ganzoo.__version__}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads.", "",
+             f"ganzoo {ganzoo.__version__}, torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s).", "",
              "| model | generator steps | critic updates | epochs | training wall time | final critic loss | final generator loss |",
              "|---|---|---|---|---|---|---|"]
     for model, trainer in trainers.items():
@@ -405,8 +426,8 @@ def write_summary(out: Path, settings: dict[str, Any], data_line: str, trainers:
                      f"{trainer.epoch} | {elapsed:.0f} s | {trainer.history.mean('critic_loss', last=50):.3f} | "
                      f"{trainer.history.mean('generator_loss', last=50):.3f} |" if elapsed is not None else
                      f"| {LABELS[model]} | {trainer.step} | {trainer.critic_updates} | {trainer.epoch} | ? | | |")
-    lines += ["", "Losses are means over the last 50 steps. This invocation took "
-              f"{invocation[0]:.0f} s wall and {invocation[1]:.0f} s CPU."]
+    lines += ["", "Losses are means over the last 50 steps; training wall time adds up every session of a resumed "
+              f"run. This invocation took {invocation[0]:.0f} s wall and {invocation[1]:.0f} s CPU in all."]
     if results:
         lines += ["", f"## Mode coverage ({settings['eval_samples']} samples each, synthetic faces, 144 modes)", "",
                   "| | modes captured | % high quality | reverse KL | modes reached |", "|---|---|---|---|---|"]
@@ -463,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"data: {data_line}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
+    settings.setdefault("command", f"python examples/anime_wgan_gp.py {' '.join(shlex.quote(a) for a in argv)}".strip())
     (out / "run.json").write_text(json.dumps({k: v for k, v in settings.items() if k != "no_progress"}, indent=2))
     loader = torch.utils.data.DataLoader(dataset, batch_size=settings["batch_size"], shuffle=True, drop_last=True,
                                          num_workers=settings["workers"], persistent_workers=settings["workers"] > 0)

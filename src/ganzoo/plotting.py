@@ -154,10 +154,15 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
+def _font_size(height: int) -> int:
+    """Label text size for a band ``height`` pixels tall: 60 % of it, between 8 and 16 px."""
+    return min(16, max(8, int(height * 0.6)))
+
+
 def _text_width(text: str, height: int) -> int:
     from PIL import Image, ImageDraw
 
-    left, _, right, _ = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=_font(max(8, int(height * 0.6))))
+    left, _, right, _ = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=_font(_font_size(height)))
     return int(right - left)
 
 
@@ -166,7 +171,7 @@ def _label_band(text: str, width: int, height: int) -> Tensor:
 
     band = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(band)
-    font = _font(max(8, int(height * 0.6)))
+    font = _font(_font_size(height))
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     draw.text(((width - (right - left)) / 2 - left, (height - (bottom - top)) / 2 - top), text, fill=(0, 0, 0), font=font)
     return read_pil(band)
@@ -237,7 +242,7 @@ def compare_grids(
 def evolution_strip(
     snapshots: Sequence[tuple[str, Tensor]],
     path: str | os.PathLike[str],
-    label_width: int = 64,
+    label_width: int | None = None,
 ) -> Path:
     """Stack one row of samples per snapshot, top to bottom, each labelled on the left.
 
@@ -245,17 +250,17 @@ def evolution_strip(
         snapshots: ``(label, images)`` pairs in time order; images are ``uint8``
             ``(n, 3, h, w)`` tiles (e.g. from :func:`grid_tiles`) or floats in ``[-1, 1]``.
         path: PNG to write.
-        label_width: Pixel width of the label column ("step 200").
+        label_width: Pixel width of the label column ("step 200"); default: the widest label.
     """
     if not snapshots:
         raise ConfigError("evolution_strip needs at least one snapshot")
-    rows = []
+    rows: list[tuple[str, Tensor]] = []
     for label, images in snapshots:
         images = images if images.dtype == torch.uint8 else to_uint8(images)
         images = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-        row = image_grid(images.float().div(127.5).sub(1.0), nrow=images.shape[0])
-        rows.append(_hcat([_label_band(str(label), label_width, row.shape[1]), row], gap=0))
-    return _save(_vcat(rows), path)
+        rows.append((str(label), image_grid(images.float().div(127.5).sub(1.0), nrow=images.shape[0])))
+    width = label_width or max(_text_width(label, row.shape[1]) for label, row in rows) + 10
+    return _save(_vcat([_hcat([_label_band(label, width, row.shape[1]), row], gap=0) for label, row in rows]), path)
 
 
 def _smooth(values: Sequence[float], window: int) -> list[float]:
