@@ -145,6 +145,8 @@ class SampleGrid(_Periodic):
         ['samples_step0000000.png', 'samples_step0000002.png', 'samples_step0000003.png']
     """
 
+    main_process_only = True  # writes files or prints: rank 0 only under multi-process training
+
     def __init__(
         self,
         folder: str | os.PathLike[str],
@@ -247,6 +249,8 @@ class LossPlot(_Periodic):
         columns: History columns to draw (default: losses, Wasserstein estimate, penalties).
         smooth: Moving-average window (see :func:`ganzoo.plotting.plot_losses`).
     """
+
+    main_process_only = True  # writes files or prints: rank 0 only under multi-process training
 
     def __init__(
         self,
@@ -445,6 +449,8 @@ class MetricsLog(Callback):
         every: Write every this many steps.
     """
 
+    main_process_only = True  # writes files or prints: rank 0 only under multi-process training
+
     def __init__(self, path: str | os.PathLike[str], every: int = 50) -> None:
         self.path = Path(path)
         self.format = check_choice("metrics log suffix", self.path.suffix.lower(), FORMATS)
@@ -600,6 +606,8 @@ class ProgressBar(Callback):
         interval: Seconds between plain lines.
     """
 
+    main_process_only = True  # writes files or prints: rank 0 only under multi-process training
+
     def __init__(
         self,
         total: int | None = None,
@@ -703,6 +711,8 @@ class TensorBoard(Callback):
         seed: Seed of the fixed noise.
         writer: A ready writer to use instead of creating one.
     """
+
+    main_process_only = True  # writes files or prints: rank 0 only under multi-process training
 
     def __init__(
         self,
