@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import data, metrics, models, recipes
+from . import callbacks, data, metrics, models, plotting, recipes
 from ._version import __version__
 from .amp import AmpPolicy
 from .callbacks import Callback
@@ -70,6 +70,8 @@ __all__ = [
     "models",
     "data",
     "metrics",
+    "callbacks",
+    "plotting",
 ]
 
 

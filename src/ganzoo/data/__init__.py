@@ -1,8 +1,9 @@
-"""Built-in datasets with known modes: 2-D toy mixtures and synthetic anime-style faces."""
+"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces) and folders of images."""
 
 from __future__ import annotations
 
 from .faces import FacesSampler, SyntheticFaces
+from .folder import ImageFolderDataset
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "swiss_roll",
     "SyntheticFaces",
     "FacesSampler",
+    "ImageFolderDataset",
 ]
