@@ -22,6 +22,7 @@ from .errors import CheckpointError
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint"]
 
+#: Stored in every checkpoint; :func:`load_checkpoint` refuses files without it.
 FORMAT = "ganzoo-checkpoint-v1"
 
 
