@@ -25,6 +25,9 @@ sys.path.insert(0, str(ROOT / "src"))  # document the checkout, installed or not
 
 import ganzoo  # noqa: E402
 from sphinx.ext.autodoc.typehints import record_typehints  # noqa: E402
+from sphinx.util import logging  # noqa: E402
+
+logger = logging.getLogger("ganzoo.docs")
 
 project = "ganzoo"
 author = "ganzoo developers"
@@ -83,6 +86,7 @@ html_theme_options = {
 }
 html_static_path: list[str] = []
 html_show_sourcelink = False
+html_copy_source = False
 
 
 def _canonical_target(target: str) -> str | None:
@@ -139,7 +143,22 @@ def _record_init_typehints(app: Any, what: str, name: str, obj: Any, options: An
         record_typehints(app, what, name, obj.__init__, options, signature, return_annotation)
 
 
+def _check_public_names(app: Any, env: Any) -> None:
+    """Fail the strict build when a name of ``ganzoo.__all__`` has no entry in the reference."""
+    documented = env.get_domain("py").objects
+    for name in ganzoo.__all__:
+        target = f"ganzoo.{name}"
+        canonical = _canonical_target(target) or target
+        if target not in documented and canonical not in documented:
+            logger.warning(
+                "ganzoo.__all__ lists %r but the API reference does not document it (looked for %s); "
+                "add it to the page of the module that defines it",
+                name, canonical, type="ganzoo", subtype="undocumented",
+            )
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("env-check-consistency", _check_public_names)
     app.connect("autodoc-process-signature", _record_init_typehints, priority=600)
     app.connect("missing-reference", _resolve_alias)
     return {"parallel_read_safe": True}
