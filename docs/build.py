@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import html.parser
+import os
 import re
 import subprocess
 import sys
@@ -37,7 +38,8 @@ API_LINK = re.compile(r"\]\(((?:\.\./)*api/[^)#\s]+\.html)(?:#([^)\s]+))?\)")
 def run(step: str, *args: str) -> None:
     print(f"==> {step}: {' '.join(args)}", flush=True)
     start = time.time()
-    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor
+    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env)
     if result.returncode != 0:
         raise SystemExit(f"docs build failed at: {step} (exit {result.returncode})")
     print(f"    {step} ok ({time.time() - start:.0f} s)", flush=True)

@@ -82,6 +82,8 @@ html_title = f"ganzoo {release} API reference"
 html_theme_options = {
     "description": "Pluggable GAN training for PyTorch",
     "fixed_sidebar": True,
+    "page_width": "1160px",
+    "sidebar_width": "250px",
     "extra_nav_links": {"User guide": "../index.html"},
 }
 html_static_path: list[str] = []

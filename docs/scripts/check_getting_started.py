@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "guide" / "getting-started.md"
 IMAGES = ROOT / "docs" / "guide" / "images" / "getting-started"
 BLOCK = re.compile(r"<!-- getting-started: run -->\s*```bash\n(.*?)```", re.S)
-CLONE = re.compile(r"^git clone https://github\.com/\S+\.git", re.M)
+CLONE = re.compile(r"^git clone https://github\.com/\S+/(\S+?)\.git", re.M)
 TRAIN = "python examples/toy_grid_wgan_gp.py"
 EXPECTED = ("runs/grid/samples.png", "runs/grid/history.png", "runs/grid/checkpoint.pt")
 
@@ -49,7 +49,7 @@ def main() -> None:
 
     blocks = commands()
     script = "\n".join(blocks)
-    script = CLONE.sub(f"git clone {ROOT}", script, count=1)
+    script = CLONE.sub(lambda m: f"git clone {ROOT} {m.group(1)}", script, count=1)
     workdir = Path(tempfile.mkdtemp(prefix="ganzoo-getting-started-"))
     lines = ["set -euo pipefail"]
     for line in script.splitlines():

@@ -1,6 +1,6 @@
 """Make the figures of the user guide's Concepts pages, with ganzoo, on the CPU.
 
-    flock /tmp/ganzoo-heavy.lock python docs/scripts/make_figures.py          # all, ~3 min on 2 cores
+    flock /tmp/ganzoo-heavy.lock python docs/scripts/make_figures.py          # all, about 5 min on 2 cores
     python docs/scripts/make_figures.py --only amp_penalty_scale               # one figure
 
 Writes PNGs into ``docs/guide/images/concepts/`` and the numbers quoted by the pages into
@@ -12,9 +12,10 @@ gives the same pictures. Figures:
   and quadrature; Arjovsky et al. 2017, Example 1).
 * ``discriminator_vs_critic``: a BCE discriminator and a WGAN-GP critic trained to separate
   two 1-D Gaussians, and the gradient each gives the generator (Arjovsky et al. 2017, Fig. 2).
-* ``mode_collapse_ring`` and ``training_curves``: the DCGAN recipe (non-saturating BCE) and
-  the WGAN-GP recipe on the 8-mode ring, same MLPs, same generator steps: samples,
-  modes captured, % high quality, and the losses each logs.
+* ``mode_collapse_ring``, ``mode_collapse_grid`` and ``training_curves``: the DCGAN recipe
+  (non-saturating BCE) and the WGAN-GP recipe on the 8-mode ring and the 25-mode grid, same
+  MLPs, same generator steps: samples, modes captured, % high quality, reverse KL, and the
+  losses each logs.
 * ``lipschitz_critics`` and ``gradient_norms``: critics trained with weight clipping, a
   gradient penalty or spectral norm on a fixed pair of distributions (Gulrajani et al. 2017,
   Fig. 1): value surfaces, weight histograms, gradient norms.
@@ -34,7 +35,7 @@ from typing import Any, Callable
 import torch
 
 import ganzoo
-from ganzoo.data import gaussians8, ring
+from ganzoo.data import gaussians8, grid, ring
 from ganzoo.metrics import mode_coverage
 
 try:
@@ -187,10 +188,8 @@ def discriminator_vs_critic(numbers: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- 3
-def mode_collapse_ring(numbers: dict[str, Any], steps: int = 3000, every: int = 250) -> None:
-    """The DCGAN recipe (BCE) and the WGAN-GP recipe on the ring: same nets, same G steps."""
-    mix = ring()
-    snapshots = (250, 1000, steps)
+def _gan_vs_wgan(mix: Any, steps: int, every: int, snapshots: tuple[int, ...]) -> dict[str, dict[str, Any]]:
+    """Train the DCGAN recipe (BCE) and the WGAN-GP recipe with the same MLPs and generator steps."""
     runs: dict[str, dict[str, Any]] = {}
     for name in ("dcgan", "wgan_gp"):
         torch.manual_seed(0)
@@ -214,55 +213,81 @@ def mode_collapse_ring(numbers: dict[str, Any], steps: int = 3000, every: int = 
                 shots[trainer.step] = (samples, result)
         runs[name] = {"curve": curve, "shots": shots, "history": trainer.history,
                       "cpu_s": time.process_time() - start}
-        print(f"  {name}: {steps} generator steps, {runs[name]['cpu_s']:.0f} s CPU, final "
-              f"{curve[-1][1]}/8 modes, {curve[-1][2]:.1f} % HQ, reverse KL {curve[-1][3]:.3f}", flush=True)
+        print(f"  {mix.name}, {name}: {steps} generator steps, {runs[name]['cpu_s']:.0f} s CPU, final "
+              f"{curve[-1][1]}/{mix.num_modes} modes, {curve[-1][2]:.1f} % HQ, reverse KL {curve[-1][3]:.3f}",
+              flush=True)
+    return runs
 
+
+def _snapshot_figure(mix: Any, runs: dict[str, dict[str, Any]], snapshots: tuple[int, ...], lim: float,
+                     name: str) -> None:
     titles = {"dcgan": "standard GAN (DCGAN recipe: BCE, 1 D step)", "wgan_gp": "WGAN-GP (5 critic steps, lambda 0.1)"}
     fig, axes = plt.subplots(2, len(snapshots), figsize=(3.1 * len(snapshots), 6.4), sharex=True, sharey=True)
-    for row, name in enumerate(("dcgan", "wgan_gp")):
+    for row, run in enumerate(("dcgan", "wgan_gp")):
         for col, step in enumerate(snapshots):
-            samples, result = runs[name]["shots"][step]
+            samples, result = runs[run]["shots"][step]
             ax = axes[row, col]
             ax.scatter(samples[:, 0], samples[:, 1], s=1.5, alpha=0.3, color=REAL)
             ax.scatter(mix.centres[:, 0], mix.centres[:, 1], s=25, marker="x", color=FAKE)
-            ax.set_xlim(-1.6, 1.6)
-            ax.set_ylim(-1.6, 1.6)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            ax.set_title(f"step {step}: {result.modes}/8 modes, {result.hq_pct:.0f} % HQ", fontsize=8)
-        axes[row, 0].set_ylabel(titles[name], fontsize=8)
+            ax.set_title(f"step {step}: {result.modes}/{mix.num_modes} modes, {result.hq_pct:.0f} % HQ, "
+                         f"KL {result.reverse_kl:.2f}", fontsize=8)
+        axes[row, 0].set_ylabel(titles[run], fontsize=8)
     fig.tight_layout()
-    _save(fig, "mode_collapse_ring")
+    _save(fig, name)
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.1))
-    for name, color in (("dcgan", FAKE), ("wgan_gp", ACCENT)):
-        steps_, modes, hq, _ = zip(*runs[name]["curve"])
-        axes[0].plot(steps_, modes, "o-", color=color, markersize=3, label=name)
-        axes[1].plot(steps_, hq, "o-", color=color, markersize=3, label=name)
-    axes[0].set_title("modes captured (of 8)")
-    axes[1].set_title("% high-quality samples (within 3 std)")
-    for ax in axes[:2]:
+
+def _curves_figure(mix: Any, runs: dict[str, dict[str, Any]], name: str) -> None:
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.1))
+    for run, color in (("dcgan", FAKE), ("wgan_gp", ACCENT)):
+        steps_, modes, hq, kl = zip(*runs[run]["curve"])
+        axes[0].plot(steps_, modes, "o-", color=color, markersize=3, label=run)
+        axes[1].plot(steps_, kl, "o-", color=color, markersize=3, label=run)
+        axes[2].plot(steps_, hq, "o-", color=color, markersize=3, label=run)
+    axes[0].set_title(f"modes captured (of {mix.num_modes})")
+    axes[1].set_title("reverse KL to uniform (0 = even)")
+    axes[2].set_title("% high-quality samples (within 3 std)")
+    for ax in axes[:3]:
         ax.set_xlabel("generator step")
-        ax.legend()
+        ax.legend(fontsize=7)
     history = runs["wgan_gp"]["history"]
     gan_history = runs["dcgan"]["history"]
-    ax = axes[2]
+    ax = axes[3]
     ax.plot(history.column("step"), _smooth(history.column("wasserstein")), color=ACCENT,
             label="WGAN-GP: Wasserstein estimate")
     ax.plot(gan_history.column("step"), _smooth(gan_history.column("critic_loss")), color=FAKE,
             label="GAN: discriminator loss")
     ax.plot(gan_history.column("step"), _smooth(gan_history.column("generator_loss")), color=FAKE,
             linestyle="--", label="GAN: generator loss")
-    ax.set_title("what the losses say (moving average of 50 steps)")
+    ax.set_title("the logged losses (mean of 50 steps)")
     ax.set_xlabel("generator step")
     ax.legend(fontsize=7)
+    fig.suptitle(f"{mix.name}: {mix.num_modes} Gaussians of std {mix.std}", fontsize=9)
     fig.tight_layout()
-    _save(fig, "training_curves")
-    numbers["mode_collapse_ring"] = {
-        name: {"steps": steps, "cpu_s": round(run["cpu_s"], 1),
+    _save(fig, name)
+
+
+def _curve_numbers(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        name: {"cpu_s": round(run["cpu_s"], 1),
                "curve": [{"step": s, "modes": m, "hq_pct": round(h, 1), "reverse_kl": round(k, 4)}
                          for s, m, h, k in run["curve"]]}
         for name, run in runs.items()
     }
+
+
+def mode_collapse(numbers: dict[str, Any], steps: int = 3000, every: int = 250) -> None:
+    """The DCGAN and WGAN-GP recipes on the ring and on the grid: samples, coverage, losses."""
+    ring_snaps, grid_snaps = (250, 1000, steps), (500, 1500, steps)
+    ring_runs = _gan_vs_wgan(ring(), steps, every, ring_snaps)
+    _snapshot_figure(ring(), ring_runs, ring_snaps, 1.6, "mode_collapse_ring")
+    grid_runs = _gan_vs_wgan(grid(), steps, every, grid_snaps)
+    _snapshot_figure(grid(), grid_runs, grid_snaps, 5.5, "mode_collapse_grid")
+    _curves_figure(grid(), grid_runs, "training_curves")
+    numbers["mode_collapse"] = {"steps": steps, "ring": _curve_numbers(ring_runs), "grid": _curve_numbers(grid_runs)}
+    numbers.pop("mode_collapse_ring", None)
 
 
 def _smooth(values: list[float], window: int = 50) -> list[float]:
@@ -351,9 +376,11 @@ def lipschitz_critics(numbers: dict[str, Any], steps: int = 1500) -> None:
     fig.tight_layout()
     _save(fig, "lipschitz_critics")
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.1))
+    fig, ax = plt.subplots(figsize=(6, 3.1))
+    bins = torch.logspace(-4, 0.5, 91).numpy()
     for (name, g), color in zip(norms.items(), (FAKE, ACCENT, REAL)):
-        ax.hist(g.numpy(), bins=60, alpha=0.55, color=color, label=name)
+        ax.hist(g.clamp(min=1e-4).numpy(), bins=bins, alpha=0.55, color=color, label=name)
+    ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xlabel(r"$\|\nabla_{\hat x} C(\hat x)\|_2$ at random interpolates")
     ax.set_title("how Lipschitz is each critic?")
@@ -410,7 +437,7 @@ def amp_penalty_scale(numbers: dict[str, Any]) -> None:
 FIGURES: dict[str, Callable[[dict[str, Any]], None]] = {
     "js_vs_wasserstein": js_vs_wasserstein,
     "discriminator_vs_critic": discriminator_vs_critic,
-    "mode_collapse_ring": mode_collapse_ring,
+    "mode_collapse": mode_collapse,
     "lipschitz_critics": lipschitz_critics,
     "amp_penalty_scale": amp_penalty_scale,
 }
