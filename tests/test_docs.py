@@ -137,8 +137,14 @@ def test_every_name_of_a_module_all_has_documentation(module):
 BLOCK = re.compile(r"(<!--[^>]*-->\s*)?```python\n(.*?)```", re.S)
 
 
+def _runnable_blocks(page: str) -> list[str]:
+    text = (GUIDE / page).read_text(encoding="utf-8")
+    return [code for marker, code in BLOCK.findall(text) if "docs-test: skip" not in (marker or "")]
+
+
 def _guide_pages_with_code() -> list[str]:
-    return sorted(str(p.relative_to(GUIDE)) for p in GUIDE.rglob("*.md") if "```python" in p.read_text())
+    pages = sorted(str(p.relative_to(GUIDE)) for p in GUIDE.rglob("*.md"))
+    return [page for page in pages if _runnable_blocks(page)]
 
 
 def _make_image_folder(root: Path) -> None:
@@ -175,10 +181,7 @@ def isolated_registries():
 
 @pytest.mark.parametrize("page", _guide_pages_with_code())
 def test_guide_python_blocks_run(page, tmp_path, monkeypatch, isolated_registries, one_thread):
-    text = (GUIDE / page).read_text(encoding="utf-8")
-    blocks = [code for marker, code in BLOCK.findall(text) if "docs-test: skip" not in (marker or "")]
-    if not blocks:
-        pytest.skip(f"{page}: every Python block is marked docs-test: skip")
+    blocks = _runnable_blocks(page)
     monkeypatch.chdir(tmp_path)
     if page in SETUP:
         SETUP[page](tmp_path)
