@@ -261,6 +261,9 @@ def _curves_figure(mix: Any, runs: dict[str, dict[str, Any]], name: str) -> None
             label="GAN: discriminator loss")
     ax.plot(gan_history.column("step"), _smooth(gan_history.column("generator_loss")), color=FAKE,
             linestyle="--", label="GAN: generator loss")
+    late = [v for run in (history, gan_history) for col in ("wasserstein", "critic_loss", "generator_loss")
+            for step, v in zip(run.column("step"), _smooth(run.column(col))) if step > 300 and math.isfinite(v)]
+    ax.set_ylim(min(0.0, min(late)) - 0.1, max(late) * 1.5)  # the estimate's first-steps spike is cut off
     ax.set_title("the logged losses (mean of 50 steps)")
     ax.set_xlabel("generator step")
     ax.legend(fontsize=7)
