@@ -240,7 +240,8 @@ def _snapshot_figure(mix: Any, runs: dict[str, dict[str, Any]], snapshots: tuple
 
 
 def _curves_figure(mix: Any, runs: dict[str, dict[str, Any]], name: str) -> None:
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.1))
+    fig, grid_axes = plt.subplots(2, 2, figsize=(10, 6.4))
+    axes = grid_axes.flatten()
     for run, color in (("dcgan", FAKE), ("wgan_gp", ACCENT)):
         steps_, modes, hq, kl = zip(*runs[run]["curve"])
         axes[0].plot(steps_, modes, "o-", color=color, markersize=3, label=run)
