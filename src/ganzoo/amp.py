@@ -29,6 +29,7 @@ from .errors import ConfigError
 
 __all__ = ["AMP_MODES", "AmpPolicy", "resolve_amp", "cpu_supports_bf16", "cpu_bf16_is_fast", "input_gradient"]
 
+#: The accepted values of ``amp=`` (see the module docstring).
 AMP_MODES = ("off", "bf16", "fp16", "auto")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -52,6 +52,7 @@ __all__ = [
     "remove_stale_temporaries",
 ]
 
+#: Stored in every checkpoint; :func:`load_checkpoint` refuses files without it.
 FORMAT = "ganzoo-checkpoint-v1"
 
 

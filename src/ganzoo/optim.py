@@ -28,6 +28,7 @@ from .errors import ConfigError
 
 __all__ = ["OPTIMIZERS", "build_optimizer", "optimizer_spec"]
 
+#: Optimizer names a spec may use, and the torch classes they build.
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,

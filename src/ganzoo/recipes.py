@@ -5,14 +5,14 @@ Each recipe builds the reference DCGAN networks from ``image_size`` and ``channe
 so the same recipe trains images and 2-D toys. Keyword arguments not listed go to the
 :class:`~ganzoo.Trainer` (``amp``, ``device``, ``critic_batches``, ``callbacks`` ...).
 
-=============  ============  ==================  ===========================  ==============
-recipe         loss          Lipschitz           optimizer                    critic steps
-=============  ============  ==================  ===========================  ==============
-``dcgan``      BCE, t=0.9    none                Adam 2e-4, betas (0.5, 0.999)  1
-``wgan_clip``  Wasserstein   clip 0.01           RMSprop 5e-5                  5
-``wgan_gp``    Wasserstein   GP, lambda=10       Adam 1e-4, betas (0.0, 0.9)    5
-``sngan``      hinge         spectral norm       Adam 2e-4, betas (0.0, 0.9)    5
-=============  ============  ==================  ===========================  ==============
+=============  ===========  =============  =============================  ============
+recipe         loss         Lipschitz      optimizer                      critic steps
+=============  ===========  =============  =============================  ============
+``dcgan``      BCE, t=0.9   none           Adam 2e-4, betas (0.5, 0.999)  1
+``wgan_clip``  Wasserstein  clip 0.01      RMSprop 5e-5                   5
+``wgan_gp``    Wasserstein  GP, lambda=10  Adam 1e-4, betas (0.0, 0.9)    5
+``sngan``      hinge        spectral norm  Adam 2e-4, betas (0.0, 0.9)    5
+=============  ===========  =============  =============================  ============
 
 Example:
     >>> import ganzoo

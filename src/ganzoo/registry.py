@@ -230,8 +230,12 @@ def from_config(config: dict[str, Any]) -> Any:
     return registry.create(name, **kwargs)
 
 
+#: Generator builders (``ganzoo.create_generator`` / ``ganzoo.register_generator``).
 GENERATORS: Registry[Any] = Registry("generator")
+#: Critic builders (``ganzoo.create_critic`` / ``ganzoo.register_critic``).
 CRITICS: Registry[Any] = Registry("critic")
+#: Adversarial loss strategies (``ganzoo.create_loss`` / ``ganzoo.register_loss``).
 LOSSES: Registry[Any] = Registry("loss")
+#: Lipschitz regularizers (``ganzoo.create_regularizer`` / ``ganzoo.register_regularizer``).
 REGULARIZERS: Registry[Any] = Registry("regularizer")
 _REGISTRIES = {r.kind: r for r in (GENERATORS, CRITICS, LOSSES, REGULARIZERS)}

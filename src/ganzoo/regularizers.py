@@ -13,7 +13,7 @@ Example:
     ...     _ = critic.weight.copy_(torch.tensor([[3.0, 0.0, 4.0]]))   # ||w|| = 5
     >>> gp = ganzoo.create_regularizer("gradient_penalty", weight=10.0)
     >>> gp.penalty(critic, torch.randn(8, 3), torch.randn(8, 3))      # 10 * (5 - 1)^2
-    tensor(160.0000, grad_fn=<MulBackward0>)
+    tensor(160., grad_fn=<MulBackward0>)
 """
 
 from __future__ import annotations

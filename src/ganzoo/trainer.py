@@ -40,7 +40,9 @@ from .regularizers import Regularizer, has_penalty
 
 __all__ = ["Trainer", "CRITIC_BATCHES", "DEFAULT_OPTIMIZER"]
 
+#: The accepted values of ``Trainer(critic_batches=...)``.
 CRITIC_BATCHES = ("fresh", "reuse")
+#: The optimizer spec used when none is given (the DCGAN paper's Adam settings).
 DEFAULT_OPTIMIZER: dict[str, Any] = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
 OptimizerArg = torch.optim.Optimizer | Mapping[str, Any] | None
 
