@@ -67,17 +67,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40_000)
     parser.add_argument("--warmup", type=int, default=2_000, help="steps treated as warm-up")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--critic-steps", type=int, default=5)
+    parser.add_argument("--discard-history", action="store_true",
+                        help="diagnosis: drop history rows, to see what grows besides the history")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.discard_history:
+        ganzoo.History.append_row = lambda self, row: None
     G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(32, 32))
     D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(32, 32))
-    trainer = ganzoo.recipes.wgan_gp(generator=G, critic=D, seed=0, device="cpu", log_every=10)
+    trainer = ganzoo.recipes.wgan_gp(generator=G, critic=D, seed=0, device="cpu", log_every=10,
+                                     critic_steps=args.critic_steps)
     points = ganzoo.data.grid().sample(4096, torch.Generator().manual_seed(0))
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(points), batch_size=64, shuffle=True)
     with tempfile.TemporaryDirectory() as folder:
         probe = Probe(250, Path(folder), 500, args.steps)
-        print(f"memory_long_run: {args.steps:,} WGAN-GP steps (5 critic steps each), rss at start {rss_mib():.1f} MiB")
+        print(f"memory_long_run: {args.steps:,} WGAN-GP steps ({args.critic_steps} critic steps each), "
+              f"rss at start {rss_mib():.1f} MiB{', history discarded' if args.discard_history else ''}")
         trainer.fit(loader, steps=args.steps, callbacks=[probe])
     rows = probe.rows
     warm = [r for r in rows if r["step"] >= args.warmup]
@@ -93,6 +100,8 @@ def main() -> None:
         "rss_final_mib": round(last["rss_mib"], 2),
         "rss_peak_after_warmup_mib": round(peak, 2),
         "growth_after_warmup_mib": round(last["rss_mib"] - first["rss_mib"], 2),
+        "history_growth_after_warmup_mib": round((last["history_kib"] - first["history_kib"]) / 1024, 2),
+        "growth_per_step_bytes": round((last["rss_mib"] - first["rss_mib"]) * 2**20 / (last["step"] - first["step"]), 1),
         "slope_mib_per_10k_steps": round(slope * 10_000, 3),
         "history_kib_final": round(last["history_kib"], 1),
         "max_rss_kernel_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -104,7 +113,8 @@ def main() -> None:
     for key, value in summary.items():
         print(f"| {key} | {value} |")
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "memory_long_run.csv", "w", newline="") as f:
+    suffix = "_no_history" if args.discard_history else ""
+    with open(args.out / f"memory_long_run{suffix}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -124,7 +134,7 @@ def main() -> None:
                  f"{summary['growth_after_warmup_mib']:+.1f} MiB", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(args.out / "memory_long_run.png", dpi=110)
+    fig.savefig(args.out / f"memory_long_run{suffix}.png", dpi=110)
 
 
 if __name__ == "__main__":
