@@ -89,7 +89,7 @@ class Budget:
 FULL = {
     "ring": Budget(steps=2000, batch_size=256, eval_every=250),
     "grid": Budget(steps=3000, batch_size=256, eval_every=250),
-    "faces": Budget(steps=1500, batch_size=64, eval_every=250, latent_dim=64, width=16, channels_last=True),
+    "faces": Budget(steps=1000, batch_size=64, eval_every=200, latent_dim=64, width=16, channels_last=True),
 }
 QUICK = {  # plumbing only: every code path, numbers meaningless
     "ring": Budget(steps=60, batch_size=128, eval_every=30, eval_samples=500, hidden=64),
