@@ -37,8 +37,8 @@ from ganzoo.callbacks import (
     ProgressBar,
     SampleGrid,
     TensorBoard,
-    latest_checkpoint,
 )
+from ganzoo.checkpoint import latest_checkpoint
 from ganzoo.data import ImageFolderDataset, SyntheticFaces
 from ganzoo.data.faces import FACE_SIZES
 from ganzoo.metrics import face_coverage

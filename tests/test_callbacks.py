@@ -23,9 +23,8 @@ from ganzoo.callbacks import (
     ProgressBar,
     SampleGrid,
     TensorBoard,
-    latest_checkpoint,
-    list_checkpoints,
 )
+from ganzoo.checkpoint import checkpoint_files, latest_checkpoint
 from ganzoo.plotting import read_image
 
 from helpers import image_loader, image_pair, toy_pair
@@ -139,11 +138,16 @@ def test_loss_plot_without_matplotlib_warns_and_does_nothing(tmp_path, monkeypat
 
 
 # ---------------------------------------------------------------------- Checkpoint
+def saved_steps(folder):
+    """Steps of the ``ckpt_step<N>.pt`` files in ``folder``, oldest first."""
+    return sorted(int(path.stem.rsplit("_step", 1)[1]) for path in checkpoint_files(folder, "ckpt_step*.pt"))
+
+
 def test_checkpoint_every_n_keeps_last_k_and_resumes(tmp_path):
     trainer = toy_trainer()
     ckpt = Checkpoint(tmp_path, every=2, keep_last=2)
     trainer.fit(toy_data(), steps=7, callbacks=[ckpt])
-    assert [s for s, _ in list_checkpoints(tmp_path)] == [6, 7]  # 2, 4 pruned; 7 saved at the end
+    assert saved_steps(tmp_path) == [6, 7]  # 2, 4 pruned; 7 saved at the end
     latest = latest_checkpoint(tmp_path)
     assert latest == ckpt.path_for(7)
     resumed = Trainer.load(latest)
@@ -157,11 +161,11 @@ def test_prune_never_deletes_the_newest_readable_checkpoint(tmp_path):
     for step in (2, 3):  # two newer files that are corrupt (a bad disk, a foreign copy)
         ckpt.path_for(step).write_bytes(b"garbage")
     ckpt.prune()
-    assert [s for s, _ in list_checkpoints(tmp_path)] == [1, 2, 3]  # step 1 is the newest good one
-    with pytest.warns(UserWarning, match="skipping unreadable checkpoint"):
+    assert saved_steps(tmp_path) == [1, 2, 3]  # step 1 is the newest good one
+    with pytest.warns(RuntimeWarning, match="skipped 2 unreadable checkpoint"):
         assert latest_checkpoint(tmp_path) == ckpt.path_for(1)
     trainer.fit(toy_data(), steps=3, callbacks=[ckpt])  # good ones at 2, 3 (overwritten), 4
-    assert [s for s, _ in list_checkpoints(tmp_path)] == [3, 4]
+    assert saved_steps(tmp_path) == [3, 4]
 
 
 def test_checkpoint_saves_on_ctrl_c_but_not_on_other_errors(tmp_path):
@@ -175,10 +179,10 @@ def test_checkpoint_saves_on_ctrl_c_but_not_on_other_errors(tmp_path):
     trainer = toy_trainer()
     with pytest.raises(RuntimeError):
         trainer.fit(toy_data(), steps=10, callbacks=[Checkpoint(tmp_path / "a", every=100), Boom(RuntimeError("x"))])
-    assert list_checkpoints(tmp_path / "a") == []
+    assert saved_steps(tmp_path / "a") == []
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(toy_data(), steps=10, callbacks=[Checkpoint(tmp_path / "b", every=100), Boom(KeyboardInterrupt())])
-    assert [s for s, _ in list_checkpoints(tmp_path / "b")] == [trainer.step]
+    assert saved_steps(tmp_path / "b") == [trainer.step]
 
 
 def test_stale_temporary_files_are_removed_at_fit_start(tmp_path):
@@ -190,7 +194,7 @@ def test_stale_temporary_files_are_removed_at_fit_start(tmp_path):
 
 def test_latest_checkpoint_of_missing_folder_is_none(tmp_path):
     assert latest_checkpoint(tmp_path / "missing") is None
-    assert list_checkpoints(tmp_path / "missing") == []
+    assert saved_steps(tmp_path / "missing") == []
 
 
 # ---------------------------------------------------------------------- MetricsLog
@@ -280,7 +284,7 @@ def test_first_ctrl_c_stops_after_the_step_and_checkpoints(tmp_path):
     with pytest.raises(KeyboardInterrupt, match="after step 2"):
         trainer.fit(toy_data(), steps=10, callbacks=[PressCtrlC(), GracefulStop(), Checkpoint(tmp_path, every=100)])
     assert trainer.step == 2 and trainer.critic_updates == 2  # stopped between steps, not inside one
-    assert [s for s, _ in list_checkpoints(tmp_path)] == [2]
+    assert saved_steps(tmp_path) == [2]
     assert signal.getsignal(signal.SIGINT) is before
 
 

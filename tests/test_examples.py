@@ -77,7 +77,7 @@ def test_anime_example_writes_every_artefact(tmp_path, capsys):
         G = ganzoo.from_config(json.loads((folder / "generator.json").read_text()))
         G.load_state_dict(state)
         assert G(torch.randn(2, 8)).shape == (2, 3, 16, 16)
-        assert ganzoo.Trainer.load(ganzoo.callbacks.latest_checkpoint(folder / "checkpoints")).step == 6
+        assert ganzoo.Trainer.load(ganzoo.checkpoint.latest_checkpoint(folder / "checkpoints")).step == 6
     real = assert_picture(out / "real_samples.png")
     comparison = assert_picture(out / "comparison_same_noise.png")
     assert comparison.shape[2] > 2 * real.shape[2] // 2  # three panels: real, DCGAN, WGAN-GP
@@ -201,7 +201,7 @@ RESUMABLE = [*TINY, "--steps", "30", "--checkpoint-every", "4", "--sample-every"
 def assert_continuous_run(out: Path, steps: int) -> None:
     for model in ("dcgan", "wgan_gp"):
         assert steps_in(out / model / "metrics.csv") == list(range(1, steps + 1))
-        trainer = ganzoo.Trainer.load(ganzoo.callbacks.latest_checkpoint(out / model / "checkpoints"))
+        trainer = ganzoo.Trainer.load(ganzoo.checkpoint.latest_checkpoint(out / model / "checkpoints"))
         assert trainer.step == steps and len(trainer.history) == steps
         assert [r.step for r in trainer.history] == list(range(1, steps + 1))
         coverage_steps = steps_in(out / model / "coverage.csv")
@@ -234,7 +234,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert "stopping after this step" in output and "interrupted at step" in output
     assert "--resume --out" in output
     stopped_at = int(output.split("interrupted at step ")[1].split(":")[0])
-    saved = ganzoo.callbacks.latest_checkpoint(out / "dcgan" / "checkpoints")
+    saved = ganzoo.checkpoint.latest_checkpoint(out / "dcgan" / "checkpoints")
     assert ganzoo.Trainer.load(saved).step == stopped_at  # the state at the stop, not an older one
     resumed = run_example(["--resume", "--out", str(out), "--no-progress"])
     output, _ = resumed.communicate(timeout=300)

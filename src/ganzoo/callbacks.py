@@ -24,7 +24,8 @@ Ready-made callbacks (each works with any trainer, through its public attributes
 :class:`TensorBoard`   scalars and sample grids for TensorBoard (needs ``tensorboard``)
 ==================  ===================================================================
 
-:func:`latest_checkpoint` finds the newest readable checkpoint of a folder, for resuming.
+To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint of a folder
+(:func:`ganzoo.checkpoint.latest_checkpoint` finds it without loading a trainer).
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ import torch
 
 from ._progress import progress_bar
 from ._validation import check_choice, check_int_at_least
-from .checkpoint import load_checkpoint
-from .errors import CheckpointError, ConfigError
+from .checkpoint import checkpoint_files, prune_checkpoints, remove_stale_temporaries
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .history import History
@@ -63,8 +64,6 @@ __all__ = [
     "ProgressBar",
     "GracefulStop",
     "TensorBoard",
-    "latest_checkpoint",
-    "list_checkpoints",
 ]
 
 UNITS = ("step", "epoch")
@@ -305,56 +304,19 @@ class LossPlot(_Periodic):
 
 
 # ---------------------------------------------------------------------- checkpoints
-_CKPT_NAME = re.compile(r"^(?P<prefix>.+)_step(?P<step>\d+)\.pt$")
-
-
-def list_checkpoints(folder: str | os.PathLike[str], prefix: str = "ckpt") -> list[tuple[int, Path]]:
-    """``(step, path)`` of the files ``<prefix>_step<N>.pt`` in ``folder``, oldest first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.glob(f"{prefix}_step*.pt"):
-        match = _CKPT_NAME.match(path.name)
-        if match and match["prefix"] == prefix:
-            found.append((int(match["step"]), path))
-    return sorted(found)
-
-
-def latest_checkpoint(folder: str | os.PathLike[str], prefix: str = "ckpt", *, warn: bool = True) -> Path | None:
-    """The newest checkpoint in ``folder`` that loads, or None if there is none.
-
-    Newer files that are truncated or corrupt are skipped (with a warning naming them),
-    so resuming falls back to the previous good checkpoint.
-
-    Example:
-        >>> import tempfile
-        >>> from ganzoo.callbacks import latest_checkpoint
-        >>> latest_checkpoint(tempfile.mkdtemp()) is None
-        True
-    """
-    for _, path in reversed(list_checkpoints(folder, prefix)):
-        try:
-            load_checkpoint(path)
-        except CheckpointError as exc:
-            if warn:
-                warnings.warn(f"skipping unreadable checkpoint: {exc}", UserWarning, stacklevel=2)
-            continue
-        return path
-    return None
-
-
 class Checkpoint(_Periodic):
     """Save the full training state every ``every`` steps or epochs, keeping the last ``keep_last``.
 
     Files are ``<folder>/<prefix>_step<step>.pt``, written by :meth:`ganzoo.Trainer.save`
     (atomic: a crash leaves the previous file intact). Older files beyond ``keep_last``
-    are deleted, except that the newest *readable* checkpoint is never deleted. When
-    ``fit`` is interrupted by Ctrl-C (``KeyboardInterrupt``, or :class:`GracefulStop`),
-    the state is saved first; other errors (a divergence, a crash) save nothing, so a
-    bad state never becomes the latest checkpoint.
+    are deleted by :func:`ganzoo.checkpoint.prune_checkpoints`, which never deletes the
+    newest *intact* checkpoint. When ``fit`` is interrupted by Ctrl-C
+    (``KeyboardInterrupt``, or :class:`GracefulStop`), the state is saved first; other
+    errors (a divergence, a crash) save nothing, so a bad state never becomes the latest
+    checkpoint. Under multi-process training every process runs this callback
+    (:meth:`~ganzoo.Trainer.save` is collective); only rank 0 writes and prunes.
 
-    Resume with ``ganzoo.Trainer.load(ganzoo.callbacks.latest_checkpoint(folder))``.
+    Resume with ``ganzoo.Trainer.load(folder)`` (the newest readable file in it).
 
     Args:
         folder: Where checkpoints go.
@@ -391,11 +353,18 @@ class Checkpoint(_Periodic):
         """The file name used for ``step``."""
         return self.folder / f"{self.prefix}_step{step:08d}.pt"
 
+    @property
+    def pattern(self) -> str:
+        """The glob that matches this callback's files in ``folder``."""
+        return f"{self.prefix}_step*.pt"
+
+    def saved(self) -> list[Path]:
+        """This callback's checkpoint files in ``folder``, newest first."""
+        return checkpoint_files(self.folder, self.pattern)
+
     def on_fit_start(self, trainer: Trainer) -> None:
-        # Temporary files of a save that a crash interrupted: never a usable checkpoint.
-        for tmp in self.folder.glob(f".{self.prefix}_step*.pt.*.tmp"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        if trainer.is_main_process:  # what a killed save left behind is never a checkpoint
+            remove_stale_temporaries(self.folder, min_age_s=0.0)
 
     def fire(self, trainer: Trainer) -> None:
         self.save(trainer)
@@ -405,22 +374,13 @@ class Checkpoint(_Periodic):
         path = self.path_for(trainer.step)
         trainer.save(path)
         self.last_path = path
-        self.prune()
+        if trainer.is_main_process:
+            self.prune()
         return path
 
     def prune(self) -> list[Path]:
-        """Delete checkpoints beyond the newest ``keep_last``, never the newest readable one."""
-        found = list_checkpoints(self.folder, self.prefix)
-        if len(found) <= self.keep_last:
-            return []
-        newest_good = latest_checkpoint(self.folder, self.prefix, warn=False)
-        deleted = []
-        for _, path in found[: -self.keep_last]:
-            if path != newest_good:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                deleted.append(path)
-        return deleted
+        """Delete checkpoints beyond the newest ``keep_last`` intact ones; returns them."""
+        return prune_checkpoints(self.folder, self.keep_last, self.pattern)
 
     def on_fit_end(self, trainer: Trainer) -> None:
         if self.at_end and (self.last_path is None or self.last_path != self.path_for(trainer.step)):
