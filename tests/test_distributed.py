@@ -86,7 +86,7 @@ def test_gradient_penalty_under_ddp_matches_one_process_on_the_global_batch(ddp_
 
 
 @needs_gloo
-def test_image_loader_is_sharded_with_a_distributed_sampler(ddp_run):
+def test_synthetic_faces_loader_is_sharded_with_a_distributed_sampler(ddp_run):
     _, reports, tensors = ddp_run
     assert all(r["image_sampler"] == "DistributedSampler" for r in reports)
     first, second = (set(r["image_indices"]) for r in reports)

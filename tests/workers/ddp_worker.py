@@ -93,11 +93,10 @@ report["max_grad_diff_local"] = max(
 )
 regs._interpolate = original_interpolate
 
-# 3. Tiny images: a shuffling DataLoader is sharded with a DistributedSampler.
-images = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
-index = torch.arange(64, dtype=torch.float32)
-loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, index), batch_size=8, shuffle=True)
-image_trainer = ganzoo.recipes.wgan_gp(image_size=16, channels=3, width=4, latent_dim=8, seed=1, device="cpu",
+# 3. Tiny synthetic faces: a shuffling DataLoader is sharded with a DistributedSampler.
+faces = ganzoo.data.SyntheticFaces(size=32, length=64, seed=3)
+loader = torch.utils.data.DataLoader(faces, batch_size=8, shuffle=True)
+image_trainer = ganzoo.recipes.wgan_gp(image_size=32, channels=3, width=4, latent_dim=8, seed=1, device="cpu",
                                        critic_steps=1, log_every=2)
 image_trainer.fit(loader, steps=4)
 sampler = image_trainer._stream._source.sampler
@@ -111,7 +110,7 @@ G, D = mlp_pair(seed=2)
 sn = ganzoo.recipes.sngan(generator=G, critic=D, seed=2, device="cpu", critic_steps=2)
 sn.fit(ganzoo.data.grid().sampler(32, seed=300 + rank), steps=3)
 tensors["sngan_critic"] = [t.detach().clone() for t in sn.critic.state_dict().values()]
-dc = ganzoo.recipes.dcgan(image_size=16, channels=3, width=4, latent_dim=8, seed=4, device="cpu")
+dc = ganzoo.recipes.dcgan(image_size=32, channels=3, width=4, latent_dim=8, seed=4, device="cpu")
 dc.fit(loader, steps=3)
 tensors["dcgan_generator"] = [t.detach().clone().float() for t in dc.generator.state_dict().values()]
 
