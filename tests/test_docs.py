@@ -158,7 +158,18 @@ def _make_image_folder(root: Path) -> None:
         Image.fromarray(pixels).save(folder / f"{i}.png")
 
 
-SETUP = {"how-to/image-folder.md": _make_image_folder}
+def _make_anime_generator(root: Path) -> None:
+    """What examples/anime_wgan_gp.py writes for a model: the generator's weights and config."""
+    import json
+
+    folder = root / "runs" / "anime" / "wgan_gp"
+    folder.mkdir(parents=True)
+    G = ganzoo.create_generator("dcgan", latent_dim=100, image_size=64, channels=3)
+    torch.save(G.state_dict(), folder / "generator.pt")
+    (folder / "generator.json").write_text(json.dumps(ganzoo.get_config(G)))
+
+
+SETUP = {"how-to/image-folder.md": _make_image_folder, "walkthrough_anime.md": _make_anime_generator}
 
 
 @pytest.fixture

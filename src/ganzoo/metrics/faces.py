@@ -69,6 +69,8 @@ from .modes import ModeCoverage, reverse_kl
 
 __all__ = ["FACE_TOLERANCE", "FaceReadout", "read_faces", "face_coverage"]
 
+#: Default colour tolerance of :func:`read_faces`: the largest Euclidean RGB distance (on the
+#: [0, 1] scale) between a probe and its predicted colour for a high-quality image.
 FACE_TOLERANCE = 0.2
 _MIN_SIMILARITY = 0.8
 _SEARCH_SIZE = 32
