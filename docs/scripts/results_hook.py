@@ -7,7 +7,7 @@ A page marks where a result goes with an HTML comment on a line of its own::
 
 If the file exists (paths are relative to the repository root), a Markdown file is
 inserted in place of the marker (its headings moved two levels down, so its ``#`` title
-becomes a ``###`` under the page's section; relative image links pointed at the results
+becomes a ``###`` under the page's section; relative links and images pointed at the results
 folder) and an image is shown with the caption as its alt text. If it does not exist, a
 visible note names the file and how it is made, so the page builds, strictly, before the
 results are committed and after.
@@ -31,7 +31,7 @@ RESULTS = "benchmarks/results"
 MARKER = re.compile(r'^<!-- result: (?P<path>\S+)(?: "(?P<caption>[^"]*)")? -->[ \t]*$', re.M)
 HEADING = re.compile(r"^(#{1,4}) ", re.M)
 FENCE = re.compile(r"(^```.*?^```[ \t]*$)", re.M | re.S)
-IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>(?!https?://|/)[^)\s]+)\)")
+LINK = re.compile(r"(?P<label>!?\[[^\]]*\])\((?P<target>(?!https?://|/|#)[^)\s]+)\)")
 
 
 def _script(path: str) -> str | None:
@@ -62,9 +62,9 @@ def _markdown(path: str, page_dir: str) -> str:
 
     def relink(m: re.Match[str]) -> str:
         target = posixpath.normpath(posixpath.join(folder, m["target"]))
-        return f"![{m['alt']}]({posixpath.relpath(target, page_dir or '.')})"
+        return f"{m['label']}({posixpath.relpath(target, page_dir or '.')})"
 
-    return IMAGE.sub(relink, text)
+    return LINK.sub(relink, text)
 
 
 def render(markdown: str, page_dir: str = "") -> str:
