@@ -4,7 +4,7 @@
     torchrun --nproc_per_node=2 examples/distributed_wgan_gp.py --steps 500 --out runs/ddp
 
 Run the same command again after a crash (or Ctrl-C, or with another --nproc_per_node) and it
-continues from the newest readable checkpoint in --out. See docs/guide/distributed.md.
+continues from the newest readable checkpoint in --out. See docs/guide/how-to/multi-process.md.
 """
 
 from __future__ import annotations

@@ -158,7 +158,18 @@ def _make_image_folder(root: Path) -> None:
         Image.fromarray(pixels).save(folder / f"{i}.png")
 
 
-SETUP = {"how-to/image-folder.md": _make_image_folder}
+def _make_anime_generator(root: Path) -> None:
+    """What examples/anime_wgan_gp.py writes for a model: the generator's weights and config."""
+    import json
+
+    folder = root / "runs" / "anime" / "wgan_gp"
+    folder.mkdir(parents=True)
+    G = ganzoo.create_generator("dcgan", latent_dim=100, image_size=64, channels=3)
+    torch.save(G.state_dict(), folder / "generator.pt")
+    (folder / "generator.json").write_text(json.dumps(ganzoo.get_config(G)))
+
+
+SETUP = {"how-to/image-folder.md": _make_image_folder, "walkthrough_anime.md": _make_anime_generator}
 
 
 @pytest.fixture
@@ -258,3 +269,37 @@ def test_build_script_is_strict():
     conf = (API / "conf.py").read_text(encoding="utf-8")
     assert "nitpicky = True" in conf
     assert os.path.getsize(API / "_inventories" / "torch.inv") < 20_000  # small, shipped, offline
+
+
+def test_benchmark_results_show_when_committed_and_a_note_while_absent(tmp_path, monkeypatch):
+    import runpy
+
+    hook = runpy.run_path(str(ROOT / "docs" / "scripts" / "results_hook.py"))
+    page = (GUIDE / "benchmarks.md").read_text(encoding="utf-8")
+    for name in ("mode_collapse.md", "throughput.md"):
+        assert f"<!-- result: benchmarks/results/{name} -->" in page, f"the Benchmarks page has no place for {name}"
+
+    render = hook["render"]
+    root = tmp_path / "repo"
+    (root / "benchmarks" / "results").mkdir(parents=True)
+    (root / "benchmarks" / "mode_collapse.py").write_text("")
+    render.__globals__["ROOT"] = root  # the hook's repository root, for this test only
+    try:
+        text = "## Results\n\n<!-- result: benchmarks/results/mode_collapse.md -->\n"
+        absent = render(text)
+        assert '!!! note "Not committed yet: `benchmarks/results/mode_collapse.md`"' in absent
+        assert "python benchmarks/mode_collapse.py" in absent
+
+        (root / "benchmarks" / "results" / "mode_collapse.md").write_text(
+            "# Mode collapse\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Cost\n\n![plot](mode_collapse_grid.png)\n"
+        )
+        present = render(text, page_dir="")
+        assert "### Mode collapse" in present and "#### Cost" in present and "| 1 | 2 |" in present
+        assert "![plot](benchmarks/results/mode_collapse_grid.png)" in present
+        assert "Not committed yet" not in present
+        image = render('<!-- result: benchmarks/results/mode_collapse.md "x" -->\n<!-- result: benchmarks/results/a.png "A" -->\n')
+        assert "Not committed yet: `benchmarks/results/a.png`" in image
+        (root / "benchmarks" / "results" / "a.png").write_bytes(b"")
+        assert "![A](../benchmarks/results/a.png)" in render('<!-- result: benchmarks/results/a.png "A" -->', page_dir="how-to")
+    finally:
+        render.__globals__["ROOT"] = ROOT

@@ -110,7 +110,10 @@ def _canonical_target(target: str) -> str | None:
     owner = getattr(obj, "__module__", None)
     qualname = getattr(obj, "__qualname__", None)
     if not owner or not qualname or "<" in qualname:
-        return None
+        # a property or a plain attribute (``ganzoo.Trainer.history``): documented on its class
+        prefix = ".".join(parts[:-1])
+        canonical = f"{_canonical_target(prefix) or prefix}.{parts[-1]}"
+        return canonical if canonical != target else None
     canonical = f"{owner}.{qualname}"
     return canonical if canonical != target else None
 
@@ -130,8 +133,28 @@ def _resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     canonical = _canonical_target(target)
     if canonical is None:
         return None
+    if not canonical.startswith("ganzoo"):  # a Python or PyTorch name imported by a ganzoo module
+        from sphinx.ext.intersphinx import missing_reference
+
+        external = node.deepcopy()
+        external["reftarget"] = canonical
+        return missing_reference(app, env, external, contnode)
     domain = env.get_domain("py")
     return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
+
+
+def _public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Show a private base class (``_Periodic``) as the public classes it derives from."""
+    public: list[Any] = []
+    for base in bases:
+        queue = [base]
+        while queue:
+            cls = queue.pop(0)
+            if cls.__name__.startswith("_") and cls.__module__.startswith("ganzoo"):
+                queue.extend(cls.__bases__)
+            elif cls not in public:
+                public.append(cls)
+    bases[:] = public
 
 
 def _record_init_typehints(app: Any, what: str, name: str, obj: Any, options: Any, signature: Any, return_annotation: Any) -> None:
@@ -163,4 +186,5 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("env-check-consistency", _check_public_names)
     app.connect("autodoc-process-signature", _record_init_typehints, priority=600)
     app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-process-bases", _public_bases)
     return {"parallel_read_safe": True}

@@ -7,9 +7,9 @@ Collects every ```bash block that follows a ``<!-- getting-started: run -->`` ma
 temporary folder. The one change: ``git clone <the project URL>`` clones this checkout's
 committed HEAD instead (commit first), since the check must not depend on the network.
 It then checks that the run wrote the files the page shows. With ``--update`` it copies
-the pictures and the training output into ``docs/guide/images/getting-started/``, which
-the page displays (the output through a snippet include), so the page always shows what
-its own commands produced.
+the pictures and the printed output of the commands named in ``OUTPUTS`` into
+``docs/guide/images/getting-started/``, which the page displays (the outputs through
+snippet includes), so the page always shows what its own commands produced.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ IMAGES = ROOT / "docs" / "guide" / "images" / "getting-started"
 BLOCK = re.compile(r"<!-- getting-started: run -->\s*```bash\n(.*?)```", re.S)
 CLONE = re.compile(r"^git clone https://github\.com/\S+/(\S+?)\.git", re.M)
 TRAIN = "python examples/toy_grid_wgan_gp.py"
+# command (start of a line of the page) -> file its printed output is kept in
+OUTPUTS = {
+    'python -c "import ganzoo': "check_output.txt",
+    TRAIN: "train_output.txt",
+    "python examples/plot_history.py": "plot_history_output.txt",
+}
 EXPECTED = ("runs/grid/samples.png", "runs/grid/history.png", "runs/grid/checkpoint.pt")
 
 
@@ -54,7 +60,8 @@ def main() -> None:
     lines = ["set -euo pipefail"]
     for line in script.splitlines():
         lines.append(f"echo {shlex.quote('$ ' + line)} >&2")
-        lines.append(line if TRAIN not in line else f"{line} | tee {workdir}/train_output.txt")
+        output = next((name for command, name in OUTPUTS.items() if line.startswith(command)), None)
+        lines.append(line if output is None else f"{line} | tee {workdir}/{output}")
     print(f"running {len(blocks)} blocks from {PAGE.relative_to(ROOT)} in {workdir}", flush=True)
     start = time.time()
     result = subprocess.run(["bash", "-c", "\n".join(lines)], cwd=workdir)
@@ -65,12 +72,16 @@ def main() -> None:
     missing = [name for name in EXPECTED if not (project / name).is_file()]
     if missing:
         raise SystemExit(f"the commands ran but did not write {missing}; see {workdir}")
+    missing = [name for name in OUTPUTS.values() if not (workdir / name).is_file()]
+    if missing:
+        raise SystemExit(f"no output captured for {missing}: the page no longer runs those commands")
     print(f"all commands passed in {elapsed:.0f} s and wrote {', '.join(EXPECTED)}")
     if args.update:
         IMAGES.mkdir(parents=True, exist_ok=True)
         for name in ("samples.png", "history.png"):
             shutil.copy2(project / "runs" / "grid" / name, IMAGES / name)
-        shutil.copy2(workdir / "train_output.txt", IMAGES / "train_output.txt")
+        for name in OUTPUTS.values():
+            shutil.copy2(workdir / name, IMAGES / name)
         print(f"updated {IMAGES.relative_to(ROOT)}")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)

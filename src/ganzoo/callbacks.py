@@ -14,7 +14,7 @@ Example:
 
 Ready-made callbacks (each works with any trainer, through its public attributes):
 
-==================  ===================================================================
+=====================  ===================================================================
 :class:`SampleGrid`    a PNG grid of samples from fixed noise every N steps or epochs
 :class:`LossPlot`      loss curves as a PNG, several runs side by side on one figure
 :class:`Checkpoint`    ``trainer.save`` every N steps/epochs, keep the last k, save on Ctrl-C
@@ -22,7 +22,7 @@ Ready-made callbacks (each works with any trainer, through its public attributes
 :class:`ProgressBar`   step rate and ETA (tqdm if installed, plain lines otherwise)
 :class:`GracefulStop`  the first Ctrl-C (or SIGTERM) ends training after the current step
 :class:`TensorBoard`   scalars and sample grids for TensorBoard (needs ``tensorboard``)
-==================  ===================================================================
+=====================  ===================================================================
 
 To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint of a folder
 (:func:`ganzoo.checkpoint.latest_checkpoint` finds it without loading a trainer).

@@ -1,4 +1,4 @@
-"""Multi-process training with ``torchrun``: DistributedDataParallel, sharded data, rank 0 writes.
+r"""Multi-process training with ``torchrun``: DistributedDataParallel, sharded data, rank 0 writes.
 
 Launch an ordinary training script with ``torchrun --nproc_per_node=N train.py`` and the
 :class:`~ganzoo.Trainer` (``distributed="auto"``, the default) notices the launcher's
@@ -20,6 +20,17 @@ joins the process group (``gloo`` on CPU, ``nccl`` on CUDA, one GPU per process:
 * writes checkpoints on rank 0 only (:meth:`~ganzoo.Trainer.save` must still be called
   on every process) and skips callbacks marked ``main_process_only`` (sample grids,
   logs) elsewhere.
+
+With :math:`N` processes, process :math:`k` computing the loss :math:`L_k(\theta)` on its
+own batch :math:`B_k`, every optimizer step uses the average
+
+.. math::
+    g = \frac{1}{N} \sum_{k=1}^{N} \nabla_\theta L_k(\theta; B_k),
+
+which is the gradient of the mean loss over the union of the batches when the batches are
+of equal size (synchronous data parallelism; DDP's bucketed all-reduce is described in
+S. Li et al., *PyTorch Distributed: Experiences on Accelerating Data Parallel Training*,
+VLDB 2020).
 
 The gradient penalty needs no special care: each process differentiates its critic
 scores with respect to its own interpolates (``torch.autograd.grad`` with
@@ -61,6 +72,7 @@ __all__ = [
     "convert_sync_batchnorm",
 ]
 
+#: The accepted values of ``Trainer(distributed=...)`` and :func:`setup`.
 DISTRIBUTED_MODES = ("auto", "off", "on")
 _NO_BAD_STEP = 2**62
 
@@ -121,7 +133,7 @@ class DistributedContext:
         return self.rank == 0
 
     def wrap(self, module: nn.Module) -> nn.Module:
-        """``module`` in :class:`DistributedDataParallel` (itself when single-process or
+        """``module`` in :class:`~torch.nn.parallel.DistributedDataParallel` (itself when single-process or
         when it has nothing to train)."""
         if not self.enabled or not any(p.requires_grad for p in module.parameters()):
             return module

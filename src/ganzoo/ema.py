@@ -9,9 +9,15 @@ After every generator step the averaged copy moves towards the trained weights,
 (the warm-up term, as in TensorFlow's ``ExponentialMovingAverage``, keeps the early
 average from remembering the random initial weights). Buffers (batch-norm running
 statistics) are copied, not averaged. Sampling from the average instead of the last
-weights damps the oscillation of GAN training and usually gives cleaner samples
-(Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training"; used by
-ProGAN and StyleGAN with beta = 0.999).
+weights damps the oscillation of GAN training and usually gives cleaner samples.
+
+References:
+    Y. Yazici, C.-S. Foo, S. Winkler, K.-H. Yap, G. Piliouras, V. Chandrasekhar. *The
+    Unusual Effectiveness of Averaging in GAN Training.* ICLR 2019 (the analysis).
+
+    T. Karras, T. Aila, S. Laine, J. Lehtinen. *Progressive Growing of GANs for Improved
+    Quality, Stability, and Variation.* ICLR 2018 (ProGAN, which samples from a moving
+    average of the generator with beta = 0.999; so does StyleGAN).
 
 Example:
     >>> import torch, ganzoo

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DivergenceGuard", "RollbackEvent", "DIVERGENCE_ACTIONS", "as_guard"]
 
+#: The accepted ``action`` values of :class:`DivergenceGuard` (and ``Trainer(divergence=...)``).
 DIVERGENCE_ACTIONS = ("raise", "rollback")
 _IGNORED = {"step", "wasserstein", "critic_skipped", "generator_skipped"}  # wasserstein = -critic_loss, NaN by design for other losses
 _GENERATOR_TERMS = {"generator_loss", "generator_grad_norm"}
@@ -111,6 +112,10 @@ class DivergenceGuard:
         max_rollbacks: Rollbacks allowed in one run before giving up.
         max_skip_streak: Generator steps in a row with an fp16-skipped update after
             which the skipping counts as divergence.
+
+    Attributes:
+        rollbacks: One :class:`RollbackEvent` per rollback done so far.
+        skipped: Updates the fp16 gradient scaler skipped, ``{"critic": n, "generator": m}``.
     """
 
     def __init__(

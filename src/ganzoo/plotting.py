@@ -44,6 +44,7 @@ __all__ = [
     "LOSS_COLUMNS",
 ]
 
+#: The history columns :func:`plot_losses` draws by default (besides every penalty).
 LOSS_COLUMNS = ("critic_loss", "generator_loss", "wasserstein")
 PADDING = 2
 

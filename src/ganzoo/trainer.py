@@ -116,13 +116,6 @@ class Trainer:
             not launched so). See :mod:`ganzoo.distributed`.
         sync_batchnorm: Under DDP, normalise batch-norm layers with the statistics of
             the global batch (:class:`torch.nn.SyncBatchNorm`; CUDA only).
-
-    Attributes:
-        dist: The :class:`~ganzoo.distributed.DistributedContext` (rank, world size,
-            device); rank 0 of 1 when not distributed.
-        guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
-        last_checkpoint: The path last written by :meth:`save` (or loaded from);
-            where ``divergence="rollback"`` goes back to.
         compile: Run the generator's and the critic's forward passes through
             :func:`torch.compile` (True, or a dict of its keyword arguments such as
             ``{"mode": "max-autotune"}``). Penalties run on the uncompiled critic, which
@@ -131,6 +124,13 @@ class Trainer:
             compiled beforehand are used the same way.
         grad_norms: Log the critic's and generator's gradient norms each step (two
             vector norms per step; False logs NaN and skips them).
+
+    Attributes:
+        dist: The :class:`~ganzoo.distributed.DistributedContext` (rank, world size,
+            device); rank 0 of 1 when not distributed.
+        guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
+        last_checkpoint: The path last written by :meth:`save` (or loaded from);
+            where ``divergence="rollback"`` goes back to.
 
     Example:
         >>> import torch, ganzoo

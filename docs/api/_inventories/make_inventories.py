@@ -83,6 +83,9 @@ TORCH: dict[str, tuple[str, str]] = {
     "torch.nn.Conv2d": ("class", _generated("torch.nn.Conv2d")),
     "torch.nn.ConvTranspose2d": ("class", _generated("torch.nn.ConvTranspose2d")),
     "torch.nn.BatchNorm2d": ("class", _generated("torch.nn.BatchNorm2d")),
+    "torch.nn.SyncBatchNorm": ("class", _generated("torch.nn.SyncBatchNorm")),
+    "torch.nn.parallel.DistributedDataParallel": ("class", _generated("torch.nn.parallel.DistributedDataParallel")),
+    "torch.utils.data.DistributedSampler": ("class", "data.html#torch.utils.data.distributed.DistributedSampler"),
     "torch.nn.utils.parametrizations.spectral_norm": (
         "function", _generated("torch.nn.utils.parametrizations.spectral_norm")
     ),

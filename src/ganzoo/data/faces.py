@@ -41,13 +41,17 @@ from ..errors import ConfigError
 
 __all__ = ["SyntheticFaces", "FacesSampler", "draw_faces", "FACE_SIZES", "NUM_MODES", "ATTRIBUTE_NAMES", "PALETTES", "SKIN", "STYLES"]
 
+#: The image sizes :class:`SyntheticFaces` renders (``size=``).
 FACE_SIZES = (32, 64, 128)
+#: The four attributes, in the order of an attribute row (the columns of ``attributes``).
 ATTRIBUTE_NAMES = ("hair_colour", "eye_colour", "background", "hair_style")
+#: The hair styles (the values of the ``hair_style`` attribute), in index order.
 STYLES = ("short", "long", "buns")
 
-# RGB in [0, 1]. Chosen so that colours the readout compares are far apart: within each
-# palette >= 0.51, any hair vs any background >= 0.42, the skin vs everything >= 0.42
-# (Euclidean), i.e. more than twice the readout tolerance (ganzoo.metrics.faces).
+#: The colours of the hair, eye and background attributes, ``attribute -> value name -> RGB``
+#: in [0, 1]. Chosen so that colours the readout compares are far apart: within each
+#: palette >= 0.51, any hair vs any background >= 0.42, the skin vs everything >= 0.42
+#: (Euclidean), i.e. more than twice the readout tolerance (:mod:`ganzoo.metrics.faces`).
 PALETTES: dict[str, dict[str, tuple[float, float, float]]] = {
     "hair_colour": {
         "black": (0.10, 0.08, 0.12),
@@ -67,6 +71,7 @@ PALETTES: dict[str, dict[str, tuple[float, float, float]]] = {
         "slate": (0.28, 0.32, 0.50),
     },
 }
+#: The skin colour (RGB in [0, 1]); the readout finds the face by it.
 SKIN = (1.00, 0.84, 0.72)
 _RIM = (0.12, 0.08, 0.10)
 _MOUTH = (0.70, 0.25, 0.28)
@@ -87,6 +92,7 @@ EYES = {"dx": 0.45, "dy": 0.12, "iris": (0.24, 0.33), "rim": 0.06}
 MOUTH = {"dy": 0.6, "axes": (0.12, 0.04)}
 
 
+#: How many modes the faces have, 4 hair colours x 4 eye colours x 3 backgrounds x 3 hair styles = 144.
 NUM_MODES = math.prod((*(len(PALETTES[a]) for a in ATTRIBUTE_NAMES[:3]), len(STYLES)))
 
 
@@ -195,7 +201,9 @@ class SyntheticFaces(Dataset):
         (torch.Size([64, 3, 32, 32]), torch.Size([64, 4]))
     """
 
+    #: The attribute names, in attribute-row order (:data:`ATTRIBUTE_NAMES`).
     attribute_names: tuple[str, ...] = ATTRIBUTE_NAMES
+    #: The hair styles, in index order (:data:`STYLES`).
     styles: tuple[str, ...] = STYLES
 
     def __init__(self, size: int = 64, length: int = 20000, seed: int = 0, *, cache: bool = False) -> None:
@@ -219,7 +227,7 @@ class SyntheticFaces(Dataset):
 
     @property
     def attribute_sizes(self) -> tuple[int, ...]:
-        """Number of values of each attribute: ``(4, 4, 3, 3)``."""
+        """How many values each attribute has, ``(4, 4, 3, 3)``."""
         return _cards()
 
     @property

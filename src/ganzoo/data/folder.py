@@ -41,6 +41,7 @@ from ..errors import ConfigError
 
 __all__ = ["ImageFolderDataset", "IMAGE_EXTENSIONS", "find_image_files", "load_image"]
 
+#: File name endings treated as images (compared case-insensitively).
 IMAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff",
     ".ppm", ".pgm", ".pbm", ".pnm", ".tga",

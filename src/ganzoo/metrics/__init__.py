@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-from .faces import FACE_TOLERANCE, FaceReadout, face_coverage, read_faces
+from . import faces as _faces
+from .faces import FaceReadout, face_coverage, read_faces
 from .modes import ModeCoverage, mode_coverage, reverse_kl
 from .stability import LossStability, loss_stability
+
+#: Default colour tolerance of :func:`read_faces` (:data:`ganzoo.metrics.faces.FACE_TOLERANCE`).
+FACE_TOLERANCE = _faces.FACE_TOLERANCE
 
 __all__ = [
     "ModeCoverage",

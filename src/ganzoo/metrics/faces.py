@@ -24,9 +24,17 @@ recovered attributes predict: 0.2, less than half the smallest distance between 
 that compete for a probe (0.42), so a match within tolerance is unique. Real images vary
 by at most about 0.1 (the brightness and gradient jitter).
 
-:func:`face_coverage` then reports the protocol numbers of BENCHMARKS.md: modes captured
-(distinct attribute combinations among the HQ images), % HQ, and reverse KL of the
-histogram of the recovered modes of all finite images against the uniform one.
+:func:`face_coverage` then reports the protocol numbers of the 2-D mode-collapse benchmarks
+(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018), here for images: modes captured
+(distinct attribute combinations among the HQ images), % HQ, and the reverse KL of the
+histogram :math:`p` of the recovered modes of all finite images against the uniform
+distribution over the :math:`K = 144` modes,
+
+.. math::
+    \mathrm{KL}(p \,\|\, U_K) = \sum_{i=1}^{K} p_i \log (K p_i) \qquad (0 \log 0 = 0),
+
+which is 0 when the images spread evenly over the modes and :math:`\log 144 \approx 4.97`
+when they all read as one face.
 
 Example:
     >>> from ganzoo.data import SyntheticFaces
@@ -69,6 +77,8 @@ from .modes import ModeCoverage, reverse_kl
 
 __all__ = ["FACE_TOLERANCE", "FaceReadout", "read_faces", "face_coverage"]
 
+#: Default colour tolerance of :func:`read_faces`: the largest Euclidean RGB distance (on the
+#: [0, 1] scale) between a probe and its predicted colour for a high-quality image.
 FACE_TOLERANCE = 0.2
 _MIN_SIMILARITY = 0.8
 _SEARCH_SIZE = 32

@@ -34,6 +34,7 @@ from ..history import History
 
 __all__ = ["LossStability", "loss_stability", "DEFAULT_LOSS_COLUMNS"]
 
+#: The history columns :func:`loss_stability` summarises by default (besides every penalty).
 DEFAULT_LOSS_COLUMNS = ("critic_loss", "generator_loss", "wasserstein")
 
 
