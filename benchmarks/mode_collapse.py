@@ -32,6 +32,7 @@ import math
 import multiprocessing
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -499,7 +500,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for d in args.datasets for v in variants for seed in range(n_seeds)
     ]
     jobs.sort(key=lambda j: -_cost_guess(j))  # longest first: better packing on the workers
-    command = "python benchmarks/mode_collapse.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python benchmarks/mode_collapse.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     print(f"{len(jobs)} runs on {args.workers} worker(s); budgets: " +
           "; ".join(f"{d}: {budgets[d].describe(d)}" for d in args.datasets), flush=True)
 
