@@ -417,7 +417,8 @@ def plot(records: list[dict[str, Any]], variants: list[Variant], datasets: list[
         for ax in fig.axes:
             if d == "faces":
                 ax.axis("off")
-        fig.suptitle(f"{d}: samples of seed {first_seed} after {records[0]['steps'] if records else 0} steps"
+        steps = next((r["steps"] for r in records if r["dataset"] == d), 0)
+        fig.suptitle(f"{d}: samples of seed {first_seed} after {steps} steps"
                      if d != "faces" else f"faces: samples of seed {first_seed}", fontsize=10)
         fig.tight_layout()
         path = out / f"{prefix}_{d}.png"
