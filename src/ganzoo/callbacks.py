@@ -48,7 +48,7 @@ import torch
 
 from ._progress import progress_bar
 from ._validation import check_choice, check_int_at_least
-from .checkpoint import checkpoint_files, prune_checkpoints, remove_stale_temporaries
+from .checkpoint import prune_checkpoints, remove_stale_temporaries
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -357,10 +357,6 @@ class Checkpoint(_Periodic):
     def pattern(self) -> str:
         """The glob that matches this callback's files in ``folder``."""
         return f"{self.prefix}_step*.pt"
-
-    def saved(self) -> list[Path]:
-        """This callback's checkpoint files in ``folder``, newest first."""
-        return checkpoint_files(self.folder, self.pattern)
 
     def on_fit_start(self, trainer: Trainer) -> None:
         if trainer.is_main_process:  # what a killed save left behind is never a checkpoint
