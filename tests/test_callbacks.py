@@ -288,6 +288,20 @@ def test_first_ctrl_c_stops_after_the_step_and_checkpoints(tmp_path):
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_ctrl_c_right_after_a_periodic_save_still_reports_the_saved_step(tmp_path, capsys):
+    class PressCtrlCAfterTheSave(Callback):  # runs after Checkpoint, before GracefulStop
+        def on_step_end(self, trainer):
+            if trainer.step == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = toy_trainer()
+    with pytest.raises(KeyboardInterrupt, match="after step 2"):
+        trainer.fit(toy_data(), steps=10,
+                    callbacks=[Checkpoint(tmp_path, every=2), PressCtrlCAfterTheSave(), GracefulStop()])
+    assert saved_steps(tmp_path) == [2]
+    assert f"interrupted at step 2: already saved {tmp_path / 'ckpt_step00000002.pt'}" in capsys.readouterr().out
+
+
 def test_graceful_stop_restores_handlers_after_normal_fit():
     before = signal.getsignal(signal.SIGINT)
     toy_trainer().fit(toy_data(), steps=2, callbacks=[GracefulStop()])

@@ -384,9 +384,11 @@ class Checkpoint(_Periodic):
 
     def on_interrupt(self, trainer: Trainer, error: BaseException) -> None:
         if self.save_on_interrupt and isinstance(error, KeyboardInterrupt):
-            if self.last_path != self.path_for(trainer.step):
-                path = self.save(trainer)
-                print(f"interrupted at step {trainer.step}: saved {path}", flush=True)
+            path = self.path_for(trainer.step)
+            if self.last_path == path:  # the periodic save of this very step came first
+                print(f"interrupted at step {trainer.step}: already saved {path}", flush=True)
+            else:
+                print(f"interrupted at step {trainer.step}: saved {self.save(trainer)}", flush=True)
 
 
 # ---------------------------------------------------------------------- metrics log
