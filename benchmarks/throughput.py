@@ -32,6 +32,12 @@ Contenders (the ganzoo rows differ from each other only in the options named):
   ``amp="auto", channels_last="auto"`` (the Trainer's defaults) resolves to is marked.
 * ``--compile``: the defaults plus ``compile=True``; ``--lazy K``: the defaults plus the
   penalty on one critic update in K (scaled by K; a different algorithm, off by default).
+
+After the timing, one more step of each contender runs under :class:`FlopCounter`, which
+counts the matrix products and convolutions (GFLOP per generator step); with the machine's
+measured matrix-product peak this gives each row's share of the peak and a roofline: the
+floor time of ganzoo's arithmetic at the fp32 peak, hence the largest speed-up over the
+notebook that any fp32 implementation of that arithmetic could reach on this machine.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 import ganzoo
 from ganzoo._input_gradient import _generic_critics
@@ -141,6 +149,7 @@ class Contender:
     info: dict[str, Any] = field(default_factory=dict)
     wall: list[float] = field(default_factory=list)  # seconds per generator step, one per repeat
     cpu: list[float] = field(default_factory=list)
+    flops: float = 0.0  # floating-point operations per generator step (matrix products and convolutions)
 
 
 def cycle_batches(batches: list[torch.Tensor]) -> Iterator[torch.Tensor]:
@@ -233,11 +242,12 @@ def time_interleaved(contenders: list[Contender], steps: int, warmup: int, repea
     progress.close()
 
 
-def summarize(contenders: list[Contender], batch_size: int) -> list[dict[str, Any]]:
+def summarize(contenders: list[Contender], batch_size: int, peaks: dict[str, float]) -> list[dict[str, Any]]:
     base = contenders[0]
     rows = []
     for c in contenders:
         paired = [b / t for b, t in zip(base.wall, c.wall)]  # >1: faster than the notebook
+        gflop_per_s = c.flops / 1e9 / statistics.median(c.wall)
         rows.append({
             "name": c.name, **c.info,
             "ms_per_step": 1e3 * statistics.median(c.wall),
@@ -245,9 +255,79 @@ def summarize(contenders: list[Contender], batch_size: int) -> list[dict[str, An
             "images_per_s": batch_size / statistics.median(c.wall),
             "time_ratio_to_notebook": statistics.median([t / b for b, t in zip(base.wall, c.wall)]),
             "speedup_vs_notebook": statistics.median(paired),
+            "gflop_per_step": c.flops / 1e9, "gflop_per_s": gflop_per_s,
+            "pct_of_peak": 100 * gflop_per_s / peaks[c.info["amp"]],
             "wall_s_per_step": c.wall, "cpu_s_per_step": c.cpu,
         })
     return rows
+
+
+# ----------------------------------------------------------------------------- roofline
+class FlopCounter(TorchDispatchMode):
+    """Counts the floating-point operations of the matrix products and convolutions (forward
+    and backward, double backward included) that run inside it, with PyTorch's own formulas
+    (``torch.utils.flop_counter``). Elementwise ops are not counted: they are memory-bound.
+
+    ``torch.utils.flop_counter.FlopCounterMode`` itself cannot be used here: its module tracker
+    fails inside ``torch.autograd.grad`` ("A leaf node was passed to _will_engine_execute_node"),
+    which every gradient penalty calls.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def count_flops(contender: Contender, steps: int) -> float:
+    """Floating-point operations per generator step of ``contender`` (runs ``steps`` more steps)."""
+    with FlopCounter() as counter:
+        contender.run(steps)
+    return counter.flops / steps
+
+
+def matmul_peak(device: str, dtype: torch.dtype, size: int, repeats: int = 5) -> float:
+    """GFLOP/s of a square matrix product on ``device``: what this machine's kernels reach at
+    best in ``dtype`` (the median of ``repeats`` products after one warm-up)."""
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
+    a @ b
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        a @ b
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def machine_peaks(device: str, quick: bool) -> dict[str, float]:
+    """Matrix-product GFLOP/s per AMP policy's compute type (``off`` is fp32)."""
+    size = 256 if quick else (8192 if torch.device(device).type == "cuda" else 2048)
+    dtypes = {"off": torch.float32, "bf16": torch.bfloat16}
+    if torch.device(device).type == "cuda":
+        dtypes["fp16"] = torch.float16
+    return {amp: matmul_peak(device, dtype, size) for amp, dtype in dtypes.items()}
+
+
+def roofline(rows: list[dict[str, Any]], peaks: dict[str, float]) -> dict[str, Any]:
+    """The fastest a contender's arithmetic can run here: its FLOPs at the fp32 peak, and the
+    speed-up over the notebook that this allows at most."""
+    notebook, default = rows[0], next(r for r in rows if r.get("default"))
+    floor_ms = 1e3 * default["gflop_per_step"] / peaks["off"]
+    return {
+        "notebook_gflop": notebook["gflop_per_step"], "ganzoo_gflop": default["gflop_per_step"],
+        "fp32_peak_gflop_per_s": peaks["off"], "ganzoo_floor_ms": floor_ms,
+        "max_speedup_at_fp32_peak": notebook["ms_per_step"] / floor_ms,
+        "gflop_per_s_needed_for_2x": default["gflop_per_step"] / (notebook["ms_per_step"] / 2e3),
+    }
 
 
 # ----------------------------------------------------------------------------- overheads
@@ -359,13 +439,29 @@ def markdown(report: dict[str, Any]) -> str:
         "time ratio = its inverse (acceptance 1: <= 1.03).",
         "",
     ]
+    peaks = report["peaks"]
+    lines += ["GFLOP / step counts the matrix products and convolutions of one generator step (forward, backward "
+              "and the penalty's double backward) with PyTorch's formulas; % of peak compares GFLOP/s with a "
+              "square matrix product in the row's compute type on this machine (" +
+              ", ".join(f"{'fp32' if k == 'off' else k} {v:.0f} GFLOP/s" for k, v in peaks.items()) + ").", ""]
     for recipe, rows in report["results"].items():
-        lines += [f"## {recipe}", "", "| contender | ms / generator step | CPU ms / step | images / s | time ratio | speed-up |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"## {recipe}", "", "| contender | ms / generator step | CPU ms / step | images / s | time ratio | speed-up "
+                  "| GFLOP / step | GFLOP/s | % of peak |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
             lines.append(f"| {r['name']} | {r['ms_per_step']:.0f} | {r['cpu_ms_per_step']:.0f} | {r['images_per_s']:.1f} | "
-                         f"{r['time_ratio_to_notebook']:.3f} | {r['speedup_vs_notebook']:.2f}x |")
+                         f"{r['time_ratio_to_notebook']:.3f} | {r['speedup_vs_notebook']:.2f}x | {r['gflop_per_step']:.1f} | "
+                         f"{r['gflop_per_s']:.0f} | {r['pct_of_peak']:.0f} % |")
         lines.append("")
+    lines += ["## Roofline: the largest speed-up this machine allows", "",
+              "ganzoo's defaults do the arithmetic below per generator step; even at the fp32 peak (every "
+              "convolution as fast as the best square matrix product) it takes the floor time, so no fp32 "
+              "implementation of the same arithmetic can beat the notebook by more than the last column.", "",
+              "| recipe | notebook GFLOP | ganzoo GFLOP | fp32 peak GFLOP/s | floor ms | max speed-up | GFLOP/s needed for 2x |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for recipe, b in report["roofline"].items():
+        lines.append(f"| {recipe} | {b['notebook_gflop']:.1f} | {b['ganzoo_gflop']:.1f} | {b['fp32_peak_gflop_per_s']:.0f} | "
+                     f"{b['ganzoo_floor_ms']:.0f} | {b['max_speedup_at_fp32_peak']:.2f}x | {b['gflop_per_s_needed_for_2x']:.0f} |")
+    lines.append("")
     if "dcgan" in report["results"] and "wgan_gp" in report["results"]:
         nb = {k: v[0]["ms_per_step"] for k, v in report["results"].items()}
         best = {k: min(r["ms_per_step"] for r in v if r.get("default")) for k, v in report["results"].items()
@@ -506,7 +602,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
         report["load_after"] = _load()
         text = scaling_markdown(report)
     else:
-        report["results"] = {}
+        report["results"], report["roofline"] = {}, {}
+        report["peaks"] = machine_peaks(args.device, args.quick)
         for recipe in args.recipes:
             torch.manual_seed(0)
             G = ganzoo.create_generator("dcgan", latent_dim=100, image_size=args.image_size, channels=3, width=args.width)
@@ -518,7 +615,10 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
             contenders = contenders_for(recipe, args, G, D, batches)
             steps = args.dcgan_steps if recipe == "dcgan" else args.steps
             time_interleaved(contenders, steps, args.warmup, args.repeats, args.device, recipe)
-            report["results"][recipe] = summarize(contenders, args.batch_size)
+            for c in contenders:  # after the timing: the counter slows every op down
+                c.flops = count_flops(c, 1)
+            report["results"][recipe] = summarize(contenders, args.batch_size, report["peaks"])
+            report["roofline"][recipe] = roofline(report["results"][recipe], report["peaks"])
             print(f"{recipe}: " + "; ".join(f"{r['name']} {r['ms_per_step']:.0f} ms ({r['speedup_vs_notebook']:.2f}x)"
                                              for r in report["results"][recipe]), flush=True)
         if not args.no_overheads:

@@ -211,6 +211,32 @@ def test_throughput_benchmark_quick_run(tmp_path):
     assert "Command: `python benchmarks/throughput.py --quick" in md and data["machine"]["torch"] == torch.__version__
 
 
+def test_flop_counter_gives_the_exact_counts_of_a_linear_layer_and_a_convolution():
+    counter_cls = load_benchmark().FlopCounter
+    linear = torch.nn.Linear(3, 4)
+    with counter_cls() as counter:
+        linear(torch.randn(5, 3, requires_grad=True)).sum().backward()
+    assert counter.flops == 3 * (2 * 5 * 3 * 4)  # forward, grad of input, grad of weight
+    conv = torch.nn.Conv2d(2, 3, kernel_size=3, bias=False)
+    with counter_cls() as counter:
+        conv(torch.randn(1, 2, 5, 5))
+    assert counter.flops == 2 * (3 * 3) * (3 * 2 * 3 * 3)  # 2 x output pixels x multiply-adds per pixel
+
+
+def test_throughput_benchmark_reports_flops_and_the_roofline(tmp_path):
+    report = load_benchmark().main(["--quick", "--recipes", "wgan_gp", "--no-overheads", "--out", str(tmp_path / "t")])
+    rows = {r["name"]: r for r in report["results"]["wgan_gp"]}
+    assert all(r["gflop_per_step"] > 0 and r["pct_of_peak"] > 0 for r in rows.values())
+    default = next(r for r in rows.values() if r.get("default"))
+    # the cheap double backward does less arithmetic than PyTorch's generic one, the algorithm is the same
+    assert default["gflop_per_step"] < rows["ganzoo, speed-ups off"]["gflop_per_step"]
+    bound = report["roofline"]["wgan_gp"]
+    assert bound["ganzoo_gflop"] == default["gflop_per_step"]
+    assert bound["max_speedup_at_fp32_peak"] == pytest.approx(
+        rows["notebook fp32"]["ms_per_step"] / (1e3 * default["gflop_per_step"] / report["peaks"]["off"]))
+    assert "## Roofline" in (tmp_path / "t.md").read_text()
+
+
 def test_throughput_benchmark_quick_scaling(tmp_path):
     load_benchmark().main(["--quick", "--scaling", "--out", str(tmp_path / "s")])
     rows = json.loads((tmp_path / "s.json").read_text())["scaling"]
