@@ -228,16 +228,24 @@ class _LinearChain(torch.autograd.Function):
 
 class _MaskChain(torch.autograd.Function):
     """(Leaky) ReLU; backward multiplies the gradient by the constant factor 1 where x > 0 and
-    ``slope`` elsewhere. The factor is at least float32 and the product rounds once to the
-    gradient's dtype, as PyTorch's own backward computes it (``slope`` is not rounded to bf16)."""
+    ``slope`` elsewhere, with PyTorch's own fused kernels (``leaky_relu_backward``,
+    ``threshold_backward``): they compute in at least float32 and round once to the gradient's
+    dtype, and their derivative in the gradient is the same masked product, so the penalty's
+    backward through them is one pass too. ``x`` is saved detached: the mask is a constant."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, slope: float) -> Tensor:
-        dtype = torch.promote_types(x.dtype, torch.float32)
-        ctx.save_for_backward(torch.full_like(x, slope, dtype=dtype).masked_fill_(x > 0, 1.0))
+        ctx.save_for_backward(x.detach())
+        ctx.slope = slope
         return F.leaky_relu(x, slope) if slope else F.relu(x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None]:
-        (factor,) = ctx.saved_tensors
-        return (grad * factor).to(grad.dtype), None
+        (x,) = ctx.saved_tensors
+        dtype = torch.promote_types(grad.dtype, x.dtype)  # both casts widen: exact, and the sign of x is kept
+        g, x = grad.to(dtype), x.to(dtype)
+        if ctx.slope:
+            out = torch.ops.aten.leaky_relu_backward(g, x, ctx.slope, False)
+        else:
+            out = torch.ops.aten.threshold_backward(g, x, 0)
+        return out.to(grad.dtype), None
