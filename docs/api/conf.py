@@ -122,15 +122,19 @@ def _resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     """Let ``ganzoo.Trainer`` (the public alias) link to ``ganzoo.trainer.Trainer``.
 
     Also resolves a short name (``Trainer``) against the current module, so the
-    package docstring's ``:class:`Trainer``` links too.
+    package docstring's ``:class:`Trainer``` links too, and, for a package whose classes
+    live in private submodules (``ganzoo.callbacks._checkpoint``), against those: an
+    unevaluated annotation such as ``Path`` names what the defining module imported.
     """
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
     module = node.get("py:module")
+    candidates = [target]
     if not target.startswith("ganzoo.") and module and module.startswith("ganzoo"):
-        target = f"{module}.{target}"
-    canonical = _canonical_target(target)
+        private = sorted(name for name in sys.modules if name.startswith(f"{module}._"))
+        candidates = [f"{module}.{target}"] + [f"{name}.{target}" for name in private]
+    canonical = next((c for c in map(_canonical_target, candidates) if c is not None), None)
     if canonical is None:
         return None
     if not canonical.startswith("ganzoo"):  # a Python or PyTorch name imported by a ganzoo module

@@ -1,0 +1,62 @@
+"""The callback base class and the every-N-steps-or-epochs helper."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._validation import check_choice, check_int_at_least
+
+if TYPE_CHECKING:
+    from ..trainer import Trainer
+
+__all__ = ["Callback"]
+
+
+UNITS = ("step", "epoch")
+
+
+class Callback:
+    """Base class of training callbacks; every hook does nothing by default.
+
+    Attributes:
+        main_process_only: Set True in callbacks that write files or print (sample
+            grids, logs): under multi-process training they then run on rank 0 only.
+            Leave False for callbacks every process must run (learning-rate schedules,
+            checkpoints: :meth:`~ganzoo.Trainer.save` is collective and writes on rank 0).
+    """
+
+    main_process_only: bool = False
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Called once at the start of each :meth:`~ganzoo.Trainer.fit` call."""
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        """Called after every generator step (``trainer.step`` already counts it)."""
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        """Called after the step in which the data loader ran out (``trainer.epoch`` counts it)."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """Called when :meth:`~ganzoo.Trainer.fit` finishes normally."""
+
+    def on_interrupt(self, trainer: Trainer, error: BaseException) -> None:
+        """Called when ``fit`` stops on an exception (Ctrl-C included), before it propagates."""
+
+
+class _Periodic(Callback):
+    """Runs :meth:`fire` every ``every`` steps or epochs (``unit``)."""
+
+    def __init__(self, every: int, unit: str) -> None:
+        self.every = check_int_at_least("every", every, 1)
+        self.unit = check_choice("unit", unit, UNITS)
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        if self.unit == "step" and trainer.step % self.every == 0:
+            self.fire(trainer)
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        if self.unit == "epoch" and trainer.epoch % self.every == 0:
+            self.fire(trainer)
+
+    def fire(self, trainer: Trainer) -> None:
+        raise NotImplementedError
