@@ -30,13 +30,7 @@ from ganzoo.plotting import read_image
 from helpers import image_loader, image_pair, toy_pair
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster, and much faster on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def image_trainer(seed: int = 0) -> Trainer:

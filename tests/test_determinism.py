@@ -50,12 +50,7 @@ def assert_same(a: ganzoo.Trainer, b: ganzoo.Trainer) -> None:
     assert (a.step, a.critic_updates, a.epoch) == (b.step, b.critic_updates, b.epoch)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("kind", sorted(LOADERS))

@@ -173,15 +173,6 @@ SETUP = {"how-to/image-folder.md": _make_image_folder, "walkthrough_anime.md": _
 
 
 @pytest.fixture
-def one_thread():
-    """The snippets use tiny networks: one thread is as fast and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
 def isolated_registries():
     saved = [(r, dict(r._builders)) for r in (GENERATORS, CRITICS, LOSSES, REGULARIZERS)]
     yield

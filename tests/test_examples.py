@@ -30,12 +30,7 @@ TINY = ["--image-size", "16", "--width", "4", "--latent-dim", "8", "--batch-size
         "--eval-samples", "32", "--threads", "1", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def load_example(name: str):

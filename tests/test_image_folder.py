@@ -18,13 +18,7 @@ from ganzoo.data.folder import find_image_files, load_image
 from helpers import image_pair
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster, and much faster on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def truncated_jpeg(path: Path) -> None:

@@ -20,26 +20,21 @@ def rss_mib() -> float:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
-def test_resident_memory_does_not_grow_after_warm_up(tmp_path):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
-        D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
-        trainer = ganzoo.recipes.wgan_gp(generator=G, critic=D, seed=0, device="cpu", critic_steps=1, log_every=10)
-        loader = torch.utils.data.DataLoader(torch.randn(512, 2), batch_size=32, shuffle=True)
-        readings = {}
+def test_resident_memory_does_not_grow_after_warm_up(tmp_path, one_thread):
+    G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
+    D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
+    trainer = ganzoo.recipes.wgan_gp(generator=G, critic=D, seed=0, device="cpu", critic_steps=1, log_every=10)
+    loader = torch.utils.data.DataLoader(torch.randn(512, 2), batch_size=32, shuffle=True)
+    readings = {}
 
-        class Measure(ganzoo.Callback):
-            def on_step_end(self, t):
-                if t.step % 100 == 0:
-                    t.save(tmp_path / "ckpt.pt")
-                if t.step in (400, 1600):
-                    readings[t.step] = rss_mib()
+    class Measure(ganzoo.Callback):
+        def on_step_end(self, t):
+            if t.step % 100 == 0:
+                t.save(tmp_path / "ckpt.pt")
+            if t.step in (400, 1600):
+                readings[t.step] = rss_mib()
 
-        trainer.fit(loader, steps=1600, callbacks=[Measure()])
-    finally:
-        torch.set_num_threads(threads)
+    trainer.fit(loader, steps=1600, callbacks=[Measure()])
     # a leaked autograd graph or tensor per step would cost tens of KiB per step (> 30 MiB here);
     # the history grows by ~70 bytes per step (90 KiB here)
     assert readings[1600] - readings[400] < 6.0, readings
