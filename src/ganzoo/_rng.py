@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["seed_everything", "rng_state", "set_rng_state", "derive_seed"]
+__all__ = ["seed_everything", "rng_state", "set_rng_state", "derive_seed", "cpu_generator"]
 
 
 def derive_seed(seed: int, *keys: Any) -> int:
@@ -25,6 +25,16 @@ def derive_seed(seed: int, *keys: Any) -> int:
     """
     text = ":".join(str(part) for part in (seed, *keys))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def cpu_generator(seed: int | None) -> torch.Generator:
+    """A CPU generator of its own: seeded with ``seed``, or from the OS's entropy when None."""
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
 
 
 def seed_everything(seed: int) -> None:

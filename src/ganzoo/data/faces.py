@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .._rng import cpu_generator
 from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 
@@ -332,10 +333,6 @@ class FacesSampler:
         self.seed = seed
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        generator = torch.Generator()
-        if self.seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(self.seed)
+        generator = cpu_generator(self.seed)
         while True:
             yield self.dataset.batch(torch.randint(len(self.dataset), (self.batch_size,), generator=generator))

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
+from .._rng import cpu_generator
 from .._validation import check_int_at_least, check_positive
 
 __all__ = ["ToyDistribution", "GaussianMixture", "SwissRoll", "ToySampler", "ring", "grid", "gaussians8", "gaussians25", "swiss_roll"]
@@ -105,11 +106,7 @@ class ToySampler:
         self.seed = seed
 
     def __iter__(self) -> Iterator[Tensor]:
-        generator = torch.Generator()
-        if self.seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(self.seed)
+        generator = cpu_generator(self.seed)
         while True:
             yield self.distribution.sample(self.batch_size, generator)
 
