@@ -333,6 +333,162 @@ def roofline(rows: list[dict[str, Any]], peaks: dict[str, float]) -> dict[str, A
     }
 
 
+# ----------------------------------------------------------------------------- profile breakdown
+_CONVERSION_OPS = ("aten::_to_copy", "aten::copy_", "aten::contiguous", "aten::clone", "aten::to_mkldnn",
+                   "aten::_to_dense")
+
+
+def _region(name: str, counters: dict[str, float], count: bool) -> Any:
+    """A ``torch.profiler.record_function`` range that also counts the FLOPs inside when ``count``."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def ctx() -> Iterator[None]:
+        with torch.profiler.record_function(name):
+            if not count:
+                yield
+                return
+            with FlopCounter() as counter:
+                yield
+            counters[name] = counters.get(name, 0.0) + counter.flops
+    return ctx()
+
+
+def _instrumented_wgan_gp_step(trainer: Any, batch: torch.Tensor, counters: dict[str, float], count: bool) -> None:
+    """One WGAN-GP generator step of the Trainer, split into labelled parts. It runs the same
+    calls as ``Trainer._train_step`` (same modules, policy, loss, penalty, optimizers), except
+    that the critic's backward is taken in two calls, the loss terms then the penalty (the
+    gradients accumulate to the same sum; the two graphs share nothing), so that the penalty's
+    double backward can be timed on its own. Logging is left out."""
+    G, C, C_pen = trainer._generator_fwd, trainer._critic_fwd, trainer._train_critic
+    c_amp, g_amp = trainer.critic_amp, trainer.generator_amp
+    (_, reg), = trainer._penalty_regs
+    with _region("batch to device / layout", counters, count):
+        real = trainer._to_device(batch)
+    for _ in range(trainer.critic_steps):
+        with _region("generator forward (no grad, critic step)", counters, count):
+            with torch.no_grad(), c_amp.autocast():
+                fake = G(trainer._noise(real.shape[0]))
+            fake = fake.to(real.dtype)
+        with _region("critic forward (real + fake)", counters, count):
+            with c_amp.autocast():
+                loss_c = trainer.loss.critic_loss(C(real), C(fake))
+        with _region("penalty: critic forward + input gradient", counters, count):
+            value = reg.penalty(C_pen, real, fake, c_amp)
+        trainer.critic_optimizer.zero_grad(set_to_none=True)
+        with _region("critic backward (loss terms)", counters, count):
+            c_amp.backward(loss_c)
+        with _region("penalty double backward", counters, count):
+            c_amp.backward(value)
+        with _region("critic optimizer step", counters, count):
+            c_amp.step(trainer.critic_optimizer)
+    for p in trainer._critic_params:
+        p.requires_grad_(False)
+    with _region("generator step: forward (G + critic)", counters, count):
+        with g_amp.autocast():
+            loss_g = trainer.loss.generator_loss(C(G(trainer._noise(real.shape[0]))))
+    trainer.generator_optimizer.zero_grad(set_to_none=True)
+    with _region("generator step: backward", counters, count):
+        g_amp.backward(loss_g)
+    for p in trainer._critic_params:
+        p.requires_grad_(True)
+    with _region("generator optimizer step", counters, count):
+        g_amp.step(trainer.generator_optimizer)
+
+
+def profile_breakdown(args: argparse.Namespace, peaks: dict[str, float], amp: str = "auto",
+                      channels_last: bool | str = "auto", repeats: int = 3) -> dict[str, Any]:
+    """Time and GFLOP/s of each part of one WGAN-GP generator step of the Trainer's defaults,
+    from ``torch.profiler`` (medians over ``repeats`` profiled steps after a warm-up), with the
+    dtype / layout conversions (copies) inside each part."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    G = ganzoo.create_generator("dcgan", latent_dim=100, image_size=args.image_size, channels=3, width=args.width)
+    D = ganzoo.create_critic("dcgan", image_size=args.image_size, channels=3, width=args.width, norm="none")
+    s = SETTINGS["wgan_gp"]
+    spec = {"name": "adam", "lr": s["lr"], "betas": list(s["betas"])}
+    trainer = ganzoo.Trainer(G, D, WassersteinLoss(), [GradientPenalty(weight=10.0)], critic_steps=5,
+                             critic_batches="reuse", generator_optimizer=spec, critic_optimizer=dict(spec),
+                             device=args.device, amp=amp, channels_last=channels_last)
+    batch = torch.rand(args.batch_size, 3, args.image_size, args.image_size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    flops: dict[str, float] = {}
+    _instrumented_wgan_gp_step(trainer, batch, {}, False)  # warm-up
+    _instrumented_wgan_gp_step(trainer, batch, flops, True)  # FLOPs (the counter slows ops: not timed)
+    per_region: dict[str, list[float]] = {}
+    per_region_conv: dict[str, list[float]] = {}
+    totals: list[float] = []
+    top_ops: dict[str, float] = {}
+    for _ in range(repeats):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            _instrumented_wgan_gp_step(trainer, batch, {}, False)
+            totals.append(time.perf_counter() - t0)
+        events = list(prof.events())
+        regions = [e for e in events if e.name in flops or e.name in ("batch to device / layout",)]
+        sums: dict[str, float] = {}
+        conv: dict[str, float] = {}
+        for e in regions:
+            sums[e.name] = sums.get(e.name, 0.0) + e.cpu_time_total / 1e6
+        for e in events:
+            if e.name in flops or e.name.startswith(("ProfilerStep", "autograd::engine")):
+                continue
+            top_ops[e.name] = top_ops.get(e.name, 0.0) + e.self_cpu_time_total / 1e6 / repeats
+            if e.name in _CONVERSION_OPS:
+                start = e.time_range.start
+                for r in regions:
+                    if r.time_range.start <= start <= r.time_range.end:
+                        conv[r.name] = conv.get(r.name, 0.0) + e.self_cpu_time_total / 1e6
+                        break
+        for name in flops:
+            per_region.setdefault(name, []).append(sums.get(name, 0.0))
+            per_region_conv.setdefault(name, []).append(conv.get(name, 0.0))
+    mode = trainer.critic_amp.mode
+    rows = []
+    for name, f in flops.items():
+        t = statistics.median(per_region[name])
+        rows.append({"part": name, "ms": 1e3 * t, "gflop": f / 1e9, "gflop_per_s": f / 1e9 / t if t > 0 else 0.0,
+                     "pct_of_peak": 100 * f / 1e9 / t / peaks[mode] if t > 0 else 0.0,
+                     "conversion_ms": 1e3 * statistics.median(per_region_conv[name])})
+    total = statistics.median(totals)
+    total_flops = sum(flops.values())
+    ops = sorted(top_ops.items(), key=lambda kv: -kv[1])[:15]
+    return {"amp": mode, "channels_last": trainer.channels_last, "total_ms": 1e3 * total, "total_gflop": total_flops / 1e9,
+            "total_gflop_per_s": total_flops / 1e9 / total, "pct_of_peak": 100 * total_flops / 1e9 / total / peaks[mode],
+            "peak_gflop_per_s": peaks[mode], "parts": rows, "repeats": repeats,
+            "top_ops": [{"op": k, "self_ms": 1e3 * v} for k, v in ops]}
+
+
+def profile_markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = ["# Profile of one WGAN-GP generator step (ganzoo)", "",
+             f"Command: `{report['command']}`  ",
+             f"Date: {m['date']}; machine: {m.get('cpu', '?')} ({m['cpu_count']} cores, flags "
+             f"{', '.join(m.get('cpu_flags', []))}); torch {m['torch']}, {m['threads']} threads. "
+             f"Load average before / after: {report['load_before']} / {report['load_after']}.  ",
+             "Matrix-product peaks: " + ", ".join(f"{'fp32' if k == 'off' else k} {v:.0f} GFLOP/s" for k, v in report["peaks"].items()) + ".",
+             "",
+             "Each part's time is the `torch.profiler` range around it (median of the profiled steps; the profiler "
+             "adds a little overhead per op). GFLOP counts the matrix products and convolutions in it (PyTorch's "
+             "formulas); % of peak is against the matrix-product peak of the part's own compute type. "
+             "Conversions = self time of the copy ops (`aten::_to_copy`, `copy_`, `contiguous`, `clone`) inside the part: "
+             "dtype casts and memory-layout changes. The critic backward is taken in two calls here (loss terms, then "
+             "the penalty) so the penalty's double backward shows on its own; the Trainer takes one.", ""]
+    for b in report["profiles"]:
+        lines += [f"## amp `{b['amp']}`, channels_last {b['channels_last']}: {b['total_ms']:.0f} ms, "
+                  f"{b['total_gflop']:.1f} GFLOP, {b['total_gflop_per_s']:.0f} GFLOP/s = {b['pct_of_peak']:.0f} % of the "
+                  f"{'fp32' if b['amp'] == 'off' else b['amp']} peak", "",
+                  "| part (x5 in the critic steps) | ms | share | GFLOP | GFLOP/s | % of peak | conversions ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in b["parts"]:
+            lines.append(f"| {r['part']} | {r['ms']:.0f} | {100 * r['ms'] / b['total_ms']:.0f} % | {r['gflop']:.1f} | "
+                         f"{r['gflop_per_s']:.0f} | {r['pct_of_peak']:.0f} % | {r['conversion_ms']:.0f} |")
+        lines += ["", "Top ops by self time (ms per step):", "", "| op | ms |", "|---|---:|"]
+        lines += [f"| `{o['op']}` | {o['self_ms']:.0f} |" for o in b["top_ops"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- overheads
 def trainer_overheads(G, D, device: str, repeats: int = 20) -> list[dict[str, Any]]:
     """Cost of the Trainer's per-step bookkeeping at this size, each piece on its own."""
@@ -574,17 +730,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scaling-sizes", type=int, nargs="+", default=[32, 64, 128])
     parser.add_argument("--scaling-batches", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--scaling-repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the table: torch.profiler breakdown of one WGAN-GP generator step of the "
+                             "defaults (and of fp32 NCHW) into its parts, written to throughput_profile.md/json")
+    parser.add_argument("--profile-repeats", type=int, default=3, help="profiled steps per configuration (median)")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds), for the test suite")
     parser.add_argument("--out", type=Path, default=None,
                         help="output path without suffix, .md and .json are written (default "
                              "benchmarks/results/throughput, or throughput_scaling with --scaling)")
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = Path(__file__).parent / "results" / ("throughput_scaling" if args.scaling else "throughput")
+        name = "throughput_scaling" if args.scaling else ("throughput_profile" if args.profile else "throughput")
+        args.out = Path(__file__).parent / "results" / name
     if args.quick:
         args.image_size, args.batch_size, args.width = 16, 8, 8
         args.repeats, args.warmup, args.steps, args.dcgan_steps = 2, 1, 1, 1
         args.scaling_sizes, args.scaling_batches, args.scaling_repeats = [16], [4, 8], 1
+        args.profile_repeats = 1
     return args
 
 
@@ -603,7 +765,19 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
     command = "python benchmarks/throughput.py " + " ".join(sys.argv[1:] if argv is None else argv)
     report: dict[str, Any] = {"command": command.strip(), "machine": machine(), "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                               "load_before": _load()}
-    if args.scaling:
+    if args.profile:
+        report["peaks"] = machine_peaks(args.device, args.quick)
+        configs = [("auto", "auto"), ("off", False)]
+        report["profiles"] = [profile_breakdown(args, report["peaks"], amp, cl, args.profile_repeats) for amp, cl in configs]
+        report["peaks"] = {k: max(v, p) for (k, v), p in zip(report["peaks"].items(), machine_peaks(args.device, args.quick).values())}
+        for b in report["profiles"]:  # share of the best peak seen
+            b["peak_gflop_per_s"] = report["peaks"][b["amp"]]
+            b["pct_of_peak"] = 100 * b["total_gflop_per_s"] / b["peak_gflop_per_s"]
+            for r in b["parts"]:
+                r["pct_of_peak"] = 100 * r["gflop_per_s"] / b["peak_gflop_per_s"]
+        report["load_after"] = _load()
+        text = profile_markdown(report)
+    elif args.scaling:
         report["scaling"] = scaling_table(args)
         report["load_after"] = _load()
         text = scaling_markdown(report)
@@ -640,7 +814,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(text)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    if not args.quick:
+    if not args.quick and not args.profile:
         plot(report, args.out.with_suffix(".png"))
     print(text)
     return report
