@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.overrides import TorchFunctionMode
 
+from ._conv_kernels import conv_transpose2d_chain
 from .amp import AmpPolicy, as_policy, input_gradient
 
 __all__ = ["critic_input_gradient", "supports_fast_input_gradient"]
@@ -207,7 +208,7 @@ class _Conv2dChain(torch.autograd.Function):
         kernel = weight.shape[-2:]
         natural = [(grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(2)]
         output_padding = (in_size[0] - natural[0], in_size[1] - natural[1])
-        grad_x = F.conv_transpose2d(grad, weight.to(grad.dtype), None, stride, padding, output_padding, groups, dilation)
+        grad_x = conv_transpose2d_chain(grad, weight.to(grad.dtype), stride, padding, output_padding, groups, dilation)
         return grad_x.to(in_dtype), None, None, None, None, None, None
 
 

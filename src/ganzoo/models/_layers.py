@@ -5,12 +5,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import _conv_kernels
 from .._validation import check_choice
 
 __all__ = ["NORMS", "ACTIVATIONS", "norm_2d", "activation", "dcgan_init"]
 
 NORMS = ("batch", "instance", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "none")
+
+
+class Conv2d(nn.Conv2d):
+    """:class:`torch.nn.Conv2d` (same parameters, state dict and repr) whose bf16 CPU weight
+    gradient takes the faster matrix-product path of :mod:`ganzoo._conv_kernels` on small
+    output maps; the forward values and everything else are nn.Conv2d's."""
+
+    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if self.padding_mode == "zeros":
+            out = _conv_kernels.conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+            if out is not None:
+                return out
+        return super()._conv_forward(input, weight, bias)
 
 
 def norm_2d(kind: str, channels: int) -> nn.Module:

@@ -17,7 +17,7 @@ from torch import nn
 from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
-from ._layers import NORMS, activation, dcgan_init, norm_2d
+from ._layers import NORMS, Conv2d, activation, dcgan_init, norm_2d
 
 __all__ = ["DCGANGenerator", "DCGANCritic", "dcgan_layout"]
 
@@ -147,18 +147,18 @@ class DCGANCritic(nn.Module):
         self.image_size, self.channels, self.norm = image_size, channels, norm
         self.in_shape = (channels, image_size, image_size)
         layers: list[nn.Module] = [
-            nn.Conv2d(channels, width, 4, 2, 1, bias=False),
+            Conv2d(channels, width, 4, 2, 1, bias=False),
             activation("leaky_relu", negative_slope),
         ]
         ch = width
         for _ in range(doublings - 1):
             layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
                 norm_2d(norm, ch * 2),
                 activation("leaky_relu", negative_slope),
             ]
             ch *= 2
-        layers.append(nn.Conv2d(ch, 1, base, 1, 0, bias=False))
+        layers.append(Conv2d(ch, 1, base, 1, 0, bias=False))
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 

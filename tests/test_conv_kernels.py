@@ -1,0 +1,83 @@
+"""The bf16 matrix-product weight gradients of ganzoo._conv_kernels against PyTorch's kernels."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ganzoo
+from ganzoo import _conv_kernels
+from ganzoo._input_gradient import critic_input_gradient
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8, 5, 4, 2, 1), (3, 4, 4, 6, 2, 3, 1, 0), (2, 2, 5, 5, 3, 4, 1, 2)])
+def test_weight_grad_matches_convolution_backward_float64(shape):
+    b, c, h, w, o, k, s, p = shape
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)
+    weight = torch.randn(o, c, k, k, generator=gen, dtype=torch.float64)
+    y = F.conv2d(x, weight, None, s, p)
+    g = torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    ref = torch.ops.aten.convolution_backward(g, x, weight, None, [s, s], [p, p], [1, 1], False, [0, 0], 1,
+                                              [False, True, False])[1]
+    torch.testing.assert_close(_conv_kernels.conv2d_weight_grad(g, x, (k, k), s, p), ref, rtol=1e-12, atol=1e-12)
+
+
+def _critic_and_batch():
+    torch.manual_seed(0)
+    critic = ganzoo.create_critic("dcgan", image_size=32, channels=3, width=16, norm="none")
+    critic = critic.to(memory_format=torch.channels_last)
+    x = (torch.rand(8, 3, 32, 32) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    return critic, x
+
+
+def _plain(critic):
+    """The same critic with torch's own Conv2d (PyTorch's bf16 kernels throughout)."""
+    plain = copy.deepcopy(critic)
+    for module in plain.modules():
+        if type(module) is ganzoo.models._layers.Conv2d:
+            module.__class__ = torch.nn.Conv2d
+    return plain
+
+
+def test_critic_bf16_weight_gradients_match_pytorch_kernels():
+    critic, x = _critic_and_batch()
+    plain = _plain(critic)
+    grads = []
+    for net in (critic, plain):
+        net.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(x).float().mean()
+        out.backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(*grads):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=2e-2, atol=1e-2 * b.abs().max().item())
+
+
+def test_critic_float32_takes_pytorch_path_exactly():
+    critic, x = _critic_and_batch()
+    plain = _plain(critic)
+    for net in (critic, plain):
+        net.zero_grad()
+        net(x).mean().backward()
+    for a, b in zip(critic.parameters(), plain.parameters()):
+        assert torch.equal(a.grad, b.grad)
+
+
+def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch):
+    critic, x = _critic_and_batch()
+    grads = []
+    for matmul in (True, False):
+        if not matmul:
+            monkeypatch.setattr(_conv_kernels, "MAX_OUTPUT_PIXELS", 0)
+        critic.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        gp = (critic_input_gradient(critic, xi, "bf16").flatten(1).norm(dim=1) - 1).square().mean()
+        gp.backward()
+        grads.append([p.grad.clone() for p in critic.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=2e-2, atol=1e-2 * b.abs().max().item())
