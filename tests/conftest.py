@@ -14,9 +14,30 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ganzoo"))
 
 
+# No test may ever download weights: ganzoo.metrics refuses (GANZOO_OFFLINE), torch's hub
+# cache is an empty folder, and torch-fidelity's downloader raises if anything still reaches it.
+os.environ["GANZOO_OFFLINE"] = "1"
+os.environ.pop("GANZOO_INCEPTION_WEIGHTS", None)
+
+
+def _no_download(*args, **kwargs):
+    raise AssertionError(f"a test tried to download {args[:1]}")
+
+
+torch.hub.load_state_dict_from_url = _no_download
+try:
+    import torch_fidelity.feature_extractor_inceptionv3 as _tf_inception
+
+    _tf_inception.load_state_dict_from_url = _no_download
+except ImportError:  # the metrics extra is optional
+    pass
+
+
 @pytest.fixture(autouse=True)
-def _seed() -> None:
+def _seed(tmp_path_factory, monkeypatch) -> None:
     torch.manual_seed(0)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.getbasetemp() / "torch_home"))
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path_factory.getbasetemp() / "ganzoo_cache"))
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ class StepRecord:
         generator_grad_norm: L2 norm of the generator's parameter gradients.
         critic_skipped: Critic updates the fp16 scaler skipped in this step.
         generator_skipped: 1 if the fp16 scaler skipped the generator update.
+        metrics: Other columns (values callbacks such as :class:`~ganzoo.callbacks.FID`
+            recorded with :meth:`History.set_value`), NaN at steps without a value.
     """
 
     step: int
@@ -43,15 +45,17 @@ class StepRecord:
     generator_grad_norm: float = math.nan
     critic_skipped: int = 0
     generator_skipped: int = 0
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A flat dict: penalties appear as ``penalty/<name>``."""
-        row = {k: v for k, v in self.__dict__.items() if k != "penalties"}
+        """A flat dict: penalties appear as ``penalty/<name>``, metrics under their own names."""
+        row = {k: v for k, v in self.__dict__.items() if k not in ("penalties", "metrics")}
         row.update({f"penalty/{k}": v for k, v in self.penalties.items()})
+        row.update(self.metrics)
         return row
 
 
-_FIELDS = [f for f in StepRecord.__dataclass_fields__ if f != "penalties"]
+_FIELDS = [f for f in StepRecord.__dataclass_fields__ if f not in ("penalties", "metrics")]
 _INT_FIELDS = {"step", "critic_skipped", "generator_skipped"}
 
 
@@ -89,7 +93,10 @@ class History(Sequence[StepRecord]):
         penalties = {
             k.split("/", 1)[1]: col[index] for k, col in self._columns.items() if k.startswith("penalty/")
         }
-        return StepRecord(penalties=penalties, **values)
+        metrics = {
+            k: col[index] for k, col in self._columns.items() if k not in values and not k.startswith("penalty/")
+        }
+        return StepRecord(penalties=penalties, metrics=metrics, **values)
 
     def __iter__(self) -> Iterator[StepRecord]:
         return (self[i] for i in range(len(self)))
@@ -106,6 +113,23 @@ class History(Sequence[StepRecord]):
                 self._columns[key] = array("d", [math.nan]) * n
         for key, column in self._columns.items():
             column.append(float(row.get(key, math.nan)))
+
+    def set_value(self, step: int, name: str, value: float) -> None:
+        """Record ``value`` in column ``name`` at an already recorded ``step`` (e.g. a metric a
+        callback computed); a new column is NaN at every other step."""
+        steps = self._columns["step"]
+        index = step - 1 if 0 <= step - 1 < len(steps) and steps[step - 1] == step else None
+        if index is None:
+            found = [i for i in range(len(steps) - 1, -1, -1) if steps[i] == step]
+            if not found:
+                raise KeyError(f"step {step} is not in the history (steps {int(steps[0]) if steps else '-'}.."
+                               f"{int(steps[-1]) if steps else '-'})")
+            index = found[0]
+        if name in _FIELDS or name.startswith("penalty/"):
+            raise ValueError(f"{name!r} is a training column; pick another name for a metric")
+        if name not in self._columns:
+            self._columns[name] = array("d", [math.nan]) * len(steps)
+        self._columns[name][index] = float(value)
 
     def column(self, name: str) -> list[float]:
         """All values of one field, e.g. ``"critic_loss"`` or ``"penalty/gradient_penalty"``."""

@@ -22,6 +22,7 @@ Ready-made callbacks (each works with any trainer, through its public attributes
 :class:`ProgressBar`   step rate and ETA (tqdm if installed, plain lines otherwise)
 :class:`GracefulStop`  the first Ctrl-C (or SIGTERM) ends training after the current step
 :class:`TensorBoard`   scalars and sample grids for TensorBoard (needs ``tensorboard``)
+:class:`FID`           the FID of the samples every N steps, into the history (DDP-aware)
 =====================  ===================================================================
 
 To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint of a folder
@@ -30,6 +31,7 @@ To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint 
 
 from ._base import Callback
 from ._checkpoint import Checkpoint
+from ._fid import FID
 from ._graceful_stop import GracefulStop
 from ._loss_plot import LossPlot
 from ._metrics_log import MetricsLog
@@ -46,8 +48,9 @@ __all__ = [
     "ProgressBar",
     "GracefulStop",
     "TensorBoard",
+    "FID",
 ]
 
-for _cls in (Callback, SampleGrid, LossPlot, Checkpoint, MetricsLog, ProgressBar, GracefulStop, TensorBoard):
+for _cls in (Callback, SampleGrid, LossPlot, Checkpoint, MetricsLog, ProgressBar, GracefulStop, TensorBoard, FID):
     _cls.__module__ = __name__  # documented, printed and pickled under the public module
 del _cls

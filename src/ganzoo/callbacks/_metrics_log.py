@@ -143,32 +143,35 @@ class MetricsLog(Callback):
     def on_step_end(self, trainer: Trainer) -> None:
         elapsed = self._elapsed_before + time.perf_counter() - self._started
         self._buffer.append((trainer.step, trainer.epoch, elapsed))
-        if len(self._buffer) >= self.every:
-            self.flush(trainer)
+        if len(self._buffer) > self.every:
+            # the current step's row waits one step, so callbacks later in the list (FID) can
+            # still add values to it
+            self.flush(trainer, keep_last=True)
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         if self._buffer:  # the step that ended the epoch counts it
             step, _, elapsed = self._buffer[-1]
             self._buffer[-1] = (step, trainer.epoch, elapsed)
 
-    def flush(self, trainer: Trainer) -> None:
-        """Append the rows of the steps not written yet."""
+    def flush(self, trainer: Trainer, keep_last: bool = False) -> None:
+        """Append the rows of the steps not written yet (``keep_last``: all but the newest)."""
         if not self._buffer:
             return
         history = trainer.history
         if self._columns is None or not set(history.columns) <= set(self._columns):
-            self._sync(trainer)  # first rows of a run: the penalty columns exist now
+            self._sync(trainer)  # first rows of a run: the penalty columns exist now; or a new metric column
             return
+        pending, kept = (self._buffer[:-1], self._buffer[-1:]) if keep_last else (self._buffer, [])
         rows = []
-        for step, epoch, elapsed in self._buffer:
+        for step, epoch, elapsed in pending:
             record = history[step - 1].as_dict()
             row = {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in record.items()}
             row.update(step=step, epoch=epoch, elapsed_s=round(elapsed, 3))
             rows.append(row)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(self._format_rows(rows))
-        self._buffer.clear()
-        self._synced_step = trainer.step
+        self._buffer = list(kept)
+        self._synced_step = trainer.step - len(kept)
 
     def on_fit_end(self, trainer: Trainer) -> None:
         self.flush(trainer)

@@ -62,21 +62,22 @@ class TensorBoard(Callback):
 
     def on_step_end(self, trainer: Trainer) -> None:
         if trainer.step % self.every == 0:
-            self.flush(trainer)
+            self.flush(trainer, upto=trainer.step - 1)  # the current step waits, so later callbacks (FID) can add to it
         if self.sample_every and trainer.step % self.sample_every == 0:
             from ..plotting import image_grid
 
             images = trainer.sample(self._grids.n, z=self._grids.noise(trainer.latent_dim))
             self.writer.add_image("samples", image_grid(images, nrow=self._grids.nrow), trainer.step)
 
-    def flush(self, trainer: Trainer) -> None:
-        """Write the scalars of the steps not written yet."""
+    def flush(self, trainer: Trainer, upto: int | None = None) -> None:
+        """Write the scalars of the steps not written yet (through step ``upto``; default all)."""
         history = trainer.history
-        for record in history[self._written : trainer.step]:
+        upto = trainer.step if upto is None else upto
+        for record in history[self._written : upto]:
             for key, value in record.as_dict().items():
                 if key != "step" and isinstance(value, (int, float)) and math.isfinite(value):
                     self.writer.add_scalar(key, value, record.step)
-        self._written = trainer.step
+        self._written = max(self._written, upto)
         if hasattr(self.writer, "flush"):
             self.writer.flush()
 
