@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .faces import FacesSampler, SyntheticFaces
 from .folder import ImageFolderDataset
+from .unpaired import FacesDomain, Unpaired, unpaired_faces
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
 
 __all__ = [
@@ -19,4 +20,7 @@ __all__ = [
     "SyntheticFaces",
     "FacesSampler",
     "ImageFolderDataset",
+    "Unpaired",
+    "FacesDomain",
+    "unpaired_faces",
 ]
