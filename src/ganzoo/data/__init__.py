@@ -1,7 +1,9 @@
-"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces) and folders of images."""
+"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces), scikit-learn's
+handwritten digits (labelled, optional scikit-learn) and folders of images."""
 
 from __future__ import annotations
 
+from .digits import digits
 from .faces import FacesSampler, SyntheticFaces
 from .folder import ImageFolderDataset
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
@@ -19,4 +21,5 @@ __all__ = [
     "SyntheticFaces",
     "FacesSampler",
     "ImageFolderDataset",
+    "digits",
 ]
