@@ -44,7 +44,9 @@ from .amp import AmpPolicy, as_policy, input_gradient
 
 __all__ = ["critic_input_gradient", "supports_fast_input_gradient"]
 
-_LEAF_TYPES = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Identity, nn.Flatten, nn.Unflatten)
+# nn.Embedding: a conditional critic's label embedding reads the labels, never x, so its output
+# is a constant of the trace (a projection <E(y), phi(x)> is then linear in phi(x)).
+_LEAF_TYPES = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Identity, nn.Flatten, nn.Unflatten, nn.Embedding)
 
 # Ops that are linear in their input-dependent tensor arguments (reshapes, casts, sums ...).
 _LINEAR_OPS = frozenset(
@@ -77,8 +79,11 @@ def supports_fast_input_gradient(critic: nn.Module) -> bool:
     return True
 
 
-def critic_input_gradient(critic: nn.Module, x: Tensor, amp: AmpPolicy | str | None = None) -> Tensor:
-    r""":math:`\nabla_x \sum_i D(x)_i`, differentiable with respect to the critic's weights.
+def critic_input_gradient(
+    critic: nn.Module, x: Tensor, amp: AmpPolicy | str | None = None, condition: Tensor | None = None
+) -> Tensor:
+    r""":math:`\nabla_x \sum_i D(x)_i` (or :math:`\nabla_x \sum_i D(x, y)_i`), differentiable
+    with respect to the critic's weights.
 
     Runs the critic on ``x`` under the AMP policy's autocast and returns the input gradient
     (float32, shaped like ``x``) with its graph, ready for a penalty. Uses the cheap
@@ -91,18 +96,22 @@ def critic_input_gradient(critic: nn.Module, x: Tensor, amp: AmpPolicy | str | N
             they carry no gradient to the weights).
         x: The points, with ``requires_grad=True``.
         amp: The critic's policy, a mode name, or None for float32.
+        condition: The labels of a class-conditional critic, passed as ``critic(x, condition)``
+            (the gradient is taken with respect to ``x`` only, at fixed labels); None calls
+            ``critic(x)``.
     """
     amp = as_policy(amp, x.device)
+    args = (x,) if condition is None else (x, condition)
     if torch.is_grad_enabled() and supports_fast_input_gradient(critic):
         trace = _PiecewiseLinearTrace(x)
         with trace, amp.autocast():
-            scores = critic(x)
+            scores = critic(*args)
         trace.release()
         if trace.ok:
             return input_gradient(scores, x, amp)
         _generic_critics.add(critic)  # the discarded forward had no side effects (no buffers, no hooks)
     with amp.autocast():
-        scores = critic(x)
+        scores = critic(*args)
     return input_gradient(scores, x, amp)
 
 

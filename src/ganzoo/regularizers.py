@@ -59,9 +59,19 @@ class Regularizer:
         return critic
 
     def penalty(
-        self, critic: nn.Module, real: Tensor, fake: Tensor, amp: AmpPolicy | str | None = None
+        self,
+        critic: nn.Module,
+        real: Tensor,
+        fake: Tensor,
+        amp: AmpPolicy | str | None = None,
+        condition: Tensor | None = None,
     ) -> Tensor | None:
-        """A scalar added to the critic loss, already multiplied by :attr:`weight`."""
+        """A scalar added to the critic loss, already multiplied by :attr:`weight`.
+
+        ``condition``: the labels of a class-conditional game (one per row of ``real``, which
+        ``fake`` shares), passed to the critic as ``critic(x, condition)``; None for an
+        unconditional critic, called as ``critic(x)``.
+        """
         return None
 
     def after_critic_step(self, critic: nn.Module) -> None:
@@ -109,6 +119,16 @@ def _interpolate(real: Tensor, fake: Tensor) -> Tensor:
     return torch.lerp(fake.detach(), real.detach(), alpha).requires_grad_(True)
 
 
+def _condition(condition: Tensor | None, real: Tensor) -> Tensor | None:
+    if condition is not None and (not isinstance(condition, Tensor) or condition.shape[:1] != real.shape[:1]):
+        shape = tuple(condition.shape) if isinstance(condition, Tensor) else type(condition).__name__
+        raise ConfigError(
+            f"condition={shape} does not fit the batch of {real.shape[0]} samples; pass one label "
+            "per sample (the real batch's labels, which the fake batch was generated with)"
+        )
+    return condition
+
+
 def _per_sample_norm(grad: Tensor, eps: float) -> Tensor:
     return (grad.flatten(1).square().sum(dim=1) + eps).sqrt()
 
@@ -128,6 +148,10 @@ class GradientPenalty(Regularizer):
 
     with the norm over all non-batch dimensions, computed as
     :math:`\sqrt{\sum g^2 + \epsilon}` so a zero gradient has a finite derivative.
+
+    Class-conditional critics (``penalty(..., condition=labels)``): each interpolate keeps the
+    label that its real and fake sample share, and the gradient is
+    :math:`\nabla_{\hat x} D(\hat x, y)` at that fixed label.
 
     Args:
         weight: :math:`\lambda` (10 in the paper; 0.1 in its 2-D toy experiments).
@@ -152,10 +176,16 @@ class GradientPenalty(Regularizer):
         self.every = check_int_at_least("every", every, 1)
 
     def penalty(
-        self, critic: nn.Module, real: Tensor, fake: Tensor, amp: AmpPolicy | str | None = None
+        self,
+        critic: nn.Module,
+        real: Tensor,
+        fake: Tensor,
+        amp: AmpPolicy | str | None = None,
+        condition: Tensor | None = None,
     ) -> Tensor:
         x_hat = _interpolate(real, fake)
-        gap = _per_sample_norm(critic_input_gradient(critic, x_hat, amp), self.eps) - self.target
+        grad = critic_input_gradient(critic, x_hat, amp, condition=_condition(condition, real))
+        gap = _per_sample_norm(grad, self.eps) - self.target
         if self.one_sided:
             gap = gap.clamp(min=0)
         return self.weight * gap.square().mean()
@@ -167,6 +197,8 @@ class R1Penalty(Regularizer):
     actually Converge?").
 
     .. math:: \frac{\gamma}{2}\, \mathbb{E}_{x \sim p_{data}}\big[\lVert\nabla_x D(x)\rVert_2^2\big]
+
+    With ``condition=labels`` the gradient is :math:`\nabla_x D(x, y)` at the real sample's label.
 
     Args:
         weight: :math:`\gamma` (10 in the paper; the penalty applies :math:`\gamma / 2`).
@@ -180,21 +212,28 @@ class R1Penalty(Regularizer):
         self.every = check_int_at_least("every", every, 1)
 
     def penalty(
-        self, critic: nn.Module, real: Tensor, fake: Tensor, amp: AmpPolicy | str | None = None
+        self,
+        critic: nn.Module,
+        real: Tensor,
+        fake: Tensor,
+        amp: AmpPolicy | str | None = None,
+        condition: Tensor | None = None,
     ) -> Tensor:
         x = real.detach().requires_grad_(True)
-        grad = critic_input_gradient(critic, x, amp)
+        grad = critic_input_gradient(critic, x, amp, condition=_condition(condition, real))
         return 0.5 * self.weight * grad.flatten(1).square().sum(dim=1).mean()
 
 
-_SPECTRAL_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+_SPECTRAL_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+                    nn.Embedding)
 
 
 @REGULARIZERS.register("spectral_norm")
 class SpectralNorm(Regularizer):
     r"""Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for GANs").
 
-    Wraps the weight of every Linear and Conv layer of the critic with
+    Wraps the weight of every Linear, Conv and Embedding layer of the critic (the embedding:
+    a projection discriminator's class embedding, normalised as in Miyato & Koyama 2018) with
     :func:`torch.nn.utils.parametrizations.spectral_norm`, so each layer computes with
 
     .. math:: \bar W = W / \sigma(W), \qquad \sigma(W) = \max_{\lVert h\rVert_2 \le 1} \lVert W h\rVert_2

@@ -1,7 +1,9 @@
-"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces) and folders of images."""
+"""Built-in datasets with known modes (2-D toy mixtures, synthetic anime-style faces), scikit-learn's
+handwritten digits (labelled, optional scikit-learn) and folders of images."""
 
 from __future__ import annotations
 
+from .digits import digits
 from .faces import FacesSampler, SyntheticFaces
 from .folder import ImageFolderDataset
 from .unpaired import FacesDomain, Unpaired, unpaired_faces
@@ -23,4 +25,5 @@ __all__ = [
     "Unpaired",
     "FacesDomain",
     "unpaired_faces",
+    "digits",
 ]
