@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         curve.append({"step": steps, "cpu_s": round(cpu_train, 1), "mean_accuracy": round(sum(quick) / 10, 4)})
         print(f"step {steps:5d}  train CPU {cpu_train:7.1f} s  wall {time.time() - wall_start:7.1f} s  "
               f"quick accuracy {sum(quick) / 10:.3f}  min {min(quick):.2f}", flush=True)
+        RESULTS.mkdir(exist_ok=True)  # the curve so far survives a run cut short
+        (RESULTS / f"conditional_digits{args.suffix}_curve.json").write_text(json.dumps(
+            {"command": command, "cpu": cpu_model(), "threads": args.threads, "judge_heldout_accuracy": judge_accuracy,
+             "quick_samples_per_digit": 100, "curve": curve, "last_quick_per_class": quick}, indent=2) + "\n")
     torch.manual_seed(args.seed + 1)
     accuracy = per_class_accuracy(judge, sample_fn, args.samples)
     mean = sum(accuracy) / 10
