@@ -61,6 +61,7 @@ __all__ = [
     "PrecisionRecall",
     "SampleQuality",
     "to_uint8",
+    "resolve_inception_weights",
     "extract_features",
     "fid_from_features",
     "kid_from_features",
