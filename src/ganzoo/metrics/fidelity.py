@@ -43,15 +43,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "INCEPTION_WEIGHTS_FILE",
