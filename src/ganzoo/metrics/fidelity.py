@@ -633,5 +633,5 @@ def evaluate(real: Any, fake: Any, *, n: int | None = None, n_real: int | None =
 
 
 for _f in (fid, kid, precision_recall):
-    _f.__doc__ = (_f.__doc__ or "") + _DOC_KW
+    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _DOC_KW
 del _f
