@@ -82,7 +82,7 @@ def load(kind: str, quick: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
         return x[hold:], y[hold:], x[:hold], y[:hold], [10]
     from ganzoo.data import SyntheticFaces
 
-    n_train, n_hold = (300, 100) if quick else (4000, 500)
+    n_train, n_hold = (300, 100) if quick else (2000, 500)
     ds = SyntheticFaces(size=32, length=n_train + n_hold, seed=0)
     x, a = ds.batch(range(n_train + n_hold))
     return x[:n_train], a[:n_train], x[n_train:], a[n_train:], list(ds.attribute_sizes)
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.process_time()
     for kind in args.data:
         xt, yt, xh, yh, sizes = load(kind, args.quick)
-        net = train_classifier(xt, yt, sizes, 1 if args.quick else 8)
+        net = train_classifier(xt, yt, sizes, 1 if args.quick else 6)
         acc = accuracy(net, xh, yh, sizes)
         print(f"[{kind}] classifier held-out accuracy {acc:.3f} ({len(xt)} train, {len(xh)} held out)", flush=True)
         floor = scores(net, xt, xh, kind == "digits")

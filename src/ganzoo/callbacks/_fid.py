@@ -23,7 +23,7 @@ class FID(Callback):
     The value goes into the trainer's history as column ``name`` (``trainer.history.column("fid")``,
     NaN at other steps), so :class:`MetricsLog` and :class:`TensorBoard` log it too (they write a
     step's row one step late, so their place in the callback list does not matter), and
-    :attr:`values` keeps ``(step, fid)`` pairs. The real side's features are computed once (and
+    ``values`` keeps ``(step, fid)`` pairs. The real side's features are computed once (and
     cached on disk, see :func:`ganzoo.metrics.fid`). Samples come from fixed noise of its own
     (seeded; the training random streams are not touched), from ``ema``'s averaged generator when
     given.
@@ -37,7 +37,7 @@ class FID(Callback):
         real: Real images (tensor in [-1, 1], Dataset, folder...: see :func:`ganzoo.metrics.fid`).
         every: Evaluate every this many generator steps (also at the end of ``fit`` if the
             last step was not evaluated and ``at_end``; that last value reaches the history
-            and :attr:`values`, but loggers that flushed at ``fit``'s end before it miss it).
+            and ``values``, but loggers that flushed at ``fit``'s end before it miss it).
         n: Generated samples per evaluation (over all processes).
         features: Feature ``nn.Module`` (default torch-fidelity's Inception: see the offline notes).
         ema: An :class:`~ganzoo.ema.EMA` to sample from instead of the trained generator.

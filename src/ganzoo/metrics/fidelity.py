@@ -43,15 +43,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "INCEPTION_WEIGHTS_FILE",
@@ -61,6 +59,7 @@ __all__ = [
     "PrecisionRecall",
     "SampleQuality",
     "to_uint8",
+    "resolve_inception_weights",
     "extract_features",
     "fid_from_features",
     "kid_from_features",
@@ -634,5 +633,5 @@ def evaluate(real: Any, fake: Any, *, n: int | None = None, n_real: int | None =
 
 
 for _f in (fid, kid, precision_recall):
-    _f.__doc__ = (_f.__doc__ or "") + _DOC_KW
+    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _DOC_KW
 del _f
