@@ -91,3 +91,13 @@ def test_no_check_before_start() -> None:
 def test_bad_arguments_name_themselves(kwargs: dict, word: str) -> None:
     with pytest.raises(ConfigError, match=word):
         CollapseWatch(**kwargs)
+
+
+def test_dcgan_recipe_warns_below_32px(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="ganzoo.recipes"):
+        ganzoo.recipes.dcgan(image_size=16, width=4, device="cpu", seed=0)
+    assert any("image_size=32" in r.getMessage() and "dcgan(image_size=16)" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ganzoo.recipes"):
+        ganzoo.recipes.dcgan(image_size=32, width=4, device="cpu", seed=0)
+    assert not [r for r in caplog.records if r.name == "ganzoo.recipes"]

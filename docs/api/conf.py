@@ -88,7 +88,8 @@ mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static/
 # furo (maintained, light and dark) in the guide's Material indigo, with a link back to the guide.
 html_theme = "furo"
 html_title = f"ganzoo {release} API reference"
-_INDIGO = {"color-brand-primary": "#3f51b5", "color-brand-content": "#3f51b5"}
+_INDIGO = {"color-brand-primary": "#3f51b5", "color-brand-content": "#3f51b5",
+           "color-announcement-background": "#3f51b5", "color-announcement-text": "#ffffff"}
 html_theme_options = {
     "light_css_variables": _INDIGO,
     "dark_css_variables": {"color-brand-primary": "#7986cb", "color-brand-content": "#7986cb"},
