@@ -10,6 +10,8 @@ Steps, each failing the build on any warning:
 2. every ``>>>`` example of every docstring, ``sphinx-build -W --keep-going -b doctest``;
 3. the user guide, ``mkdocs build --strict`` (mkdocs-material); the API HTML sits inside the
    guide's folder, so the guide's links into it are checked and it is copied to ``site/api/``;
+0. a local MathJax copy into the guide (and, from ``docs/api/conf.py``, the API reference),
+   so formulas typeset offline;
 4. every ``api/...html#anchor`` link of the guide is checked against the built API pages.
 
 ``--skip-doctest`` leaves out step 2 (a quicker rebuild while writing).
@@ -80,6 +82,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-doctest", action="store_true", help="do not run the docstring examples")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "docs" / "scripts"))
+    from vendor_mathjax import vendor_mathjax
+
+    vendor_mathjax(GUIDE / "javascripts" / "mathjax")  # the guide's offline MathJax copy
     strict = ("-W", "--keep-going", "-q", "-d", str(WORK / "doctrees"))
     run("API reference (Sphinx, strict)", "sphinx", *strict, "-b", "html", str(API_SRC), str(API_OUT))
     if not args.skip_doctest:

@@ -77,16 +77,25 @@ intersphinx_mapping = {
 doctest_global_setup = "import torch\ntorch.manual_seed(0)\nimport ganzoo"
 doctest_test_doctest_blocks = "default"
 
-html_theme = "alabaster"
+# MathJax from a local copy (docs/scripts/vendor_mathjax.py), never a CDN: the site works offline.
+sys.path.insert(0, str(ROOT / "docs" / "scripts"))
+from vendor_mathjax import vendor_mathjax  # noqa: E402
+
+_STATIC = ROOT / "build" / "docs" / "api_static"
+vendor_mathjax(_STATIC / "mathjax")
+mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static/
+
+# furo (maintained, light and dark) in the guide's Material indigo, with a link back to the guide.
+html_theme = "furo"
 html_title = f"ganzoo {release} API reference"
+_INDIGO = {"color-brand-primary": "#3f51b5", "color-brand-content": "#3f51b5",
+           "color-announcement-background": "#3f51b5", "color-announcement-text": "#ffffff"}
 html_theme_options = {
-    "description": "Pluggable GAN training for PyTorch",
-    "fixed_sidebar": True,
-    "page_width": "1160px",
-    "sidebar_width": "250px",
-    "extra_nav_links": {"User guide": "../index.html"},
+    "light_css_variables": _INDIGO,
+    "dark_css_variables": {"color-brand-primary": "#7986cb", "color-brand-content": "#7986cb"},
+    "announcement": '<a href="../index.html">&larr; ganzoo user guide</a> &middot; API reference',
 }
-html_static_path: list[str] = []
+html_static_path: list[str] = [str(_STATIC)]
 html_show_sourcelink = False
 html_copy_source = False
 

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Sequence
 
 from torch import nn
@@ -59,6 +60,12 @@ def _networks(
     return generator, critic
 
 
+logger = logging.getLogger("ganzoo.recipes")
+
+# Smallest image size at which the DCGAN recipe's reference nets are known to train (see dcgan()).
+_DCGAN_MIN_SIZE = 32
+
+
 def _adam(lr: float, betas: Sequence[float]) -> dict[str, Any]:
     return {"name": "adam", "lr": lr, "betas": list(betas)}
 
@@ -79,7 +86,22 @@ def dcgan(
 ) -> Trainer:
     """DCGAN (Radford et al. 2016): batch-norm discriminator, non-saturating BCE loss with
     one-sided label smoothing (real label 0.9, as in the notebook), Adam 2e-4 (0.5, 0.999),
-    one critic step per generator step."""
+    one critic step per generator step.
+
+    Below 32 px the reference nets are known not to train: at 16 px (width 16 or 32) the
+    generator collapsed to one constant grey image within 250 steps, on sklearn's real digits
+    as well as on the synthetic faces, and a plain PyTorch loop with the same nets did the
+    same (BENCHMARKS.md section 5). The recipe logs a warning then (logger
+    ``ganzoo.recipes``) and points at ``image_size=32``; pass your own ``generator`` and
+    ``critic`` to silence it.
+    """
+    if image_size < _DCGAN_MIN_SIZE and generator is None and critic is None:
+        logger.warning(
+            "dcgan(image_size=%d): the reference DCGAN nets below %d px are known to collapse to one constant "
+            "image (at 16 px within 250 steps, on real digits too); use image_size=%d (width >= 32) or a "
+            "Wasserstein recipe, or pass your own generator and critic",
+            image_size, _DCGAN_MIN_SIZE, _DCGAN_MIN_SIZE,
+        )
     G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
                      width=width, critic_norm="batch", seed=seed)
     trainer_kwargs.setdefault("critic_steps", 1)

@@ -14,16 +14,20 @@ Example:
 
 Ready-made callbacks (each works with any trainer, through its public attributes):
 
-=====================  ===================================================================
-:class:`SampleGrid`    a PNG grid of samples from fixed noise every N steps or epochs
-:class:`LossPlot`      loss curves as a PNG, several runs side by side on one figure
-:class:`Checkpoint`    ``trainer.save`` every N steps/epochs, keep the last k, save on Ctrl-C
-:class:`MetricsLog`    one CSV or JSON-Lines row per generator step, continuous across resumes
-:class:`ProgressBar`   step rate and ETA (tqdm if installed, plain lines otherwise)
-:class:`GracefulStop`  the first Ctrl-C (or SIGTERM) ends training after the current step
-:class:`TensorBoard`   scalars and sample grids for TensorBoard (needs ``tensorboard``)
-:class:`FID`           the FID of the samples every N steps, into the history (DDP-aware)
-=====================  ===================================================================
+======================  ===================================================================
+:class:`SampleGrid`     a PNG grid of samples from fixed noise every N steps or epochs
+:class:`LossPlot`       loss curves as a PNG, several runs side by side on one figure
+:class:`Checkpoint`     ``trainer.save`` every N steps/epochs, keep the last k, save on Ctrl-C
+:class:`MetricsLog`     one CSV or JSON-Lines row per generator step, continuous across resumes
+:class:`ProgressBar`    step rate and ETA (tqdm if installed, plain lines otherwise)
+:class:`GracefulStop`   the first Ctrl-C (or SIGTERM) ends training after the current step
+:class:`TensorBoard`    scalars and sample grids for TensorBoard (needs ``tensorboard``)
+:class:`FID`            the FID of the samples every N steps, into the history (DDP-aware)
+:class:`CollapseWatch`  logs, with the step, a generator whose samples stop varying
+======================  ===================================================================
+
+:func:`standard` returns the usual set in one call (progress, sample grids, checkpoints,
+metrics log, Ctrl-C, collapse watch), all under one folder.
 
 To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint of a folder
 (:func:`ganzoo.checkpoint.latest_checkpoint` finds it without loading a trainer).
@@ -31,12 +35,14 @@ To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint 
 
 from ._base import Callback
 from ._checkpoint import Checkpoint
+from ._collapse import CollapseWatch
 from ._fid import FID
 from ._graceful_stop import GracefulStop
 from ._loss_plot import LossPlot
 from ._metrics_log import MetricsLog
 from ._progress_bar import ProgressBar
 from ._sample_grid import SampleGrid
+from ._standard import standard
 from ._tensorboard import TensorBoard
 
 __all__ = [
@@ -49,8 +55,11 @@ __all__ = [
     "GracefulStop",
     "TensorBoard",
     "FID",
+    "CollapseWatch",
+    "standard",
 ]
 
-for _cls in (Callback, SampleGrid, LossPlot, Checkpoint, MetricsLog, ProgressBar, GracefulStop, TensorBoard, FID):
+for _cls in (Callback, SampleGrid, LossPlot, Checkpoint, MetricsLog, ProgressBar, GracefulStop, TensorBoard,
+             FID, CollapseWatch, standard):
     _cls.__module__ = __name__  # documented, printed and pickled under the public module
 del _cls
