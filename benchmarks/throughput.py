@@ -206,6 +206,8 @@ def contenders_for(recipe: str, args: argparse.Namespace, G, D, batches) -> list
         if c.info["kind"] == "ganzoo" and not c.info["plain"] and (c.info["amp"], c.info["channels_last"]) == default:
             c.info["default"] = True
             c.name += " (defaults)"
+    if args.only:  # a shorter run: the notebook and the rows whose names contain one of the words
+        out = [c for i, c in enumerate(out) if i == 0 or any(w in c.name for w in args.only)]
     if args.compile:
         out.append(make_ganzoo(recipe, G, D, batches, device, "ganzoo defaults + compile", amp="auto",
                                channels_last="auto", compile=True))
@@ -737,6 +739,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--recipes", nargs="+", default=["dcgan", "wgan_gp"], choices=list(SETTINGS))
     parser.add_argument("--compile", action="store_true", help="add a torch.compile row (slow to warm up)")
     parser.add_argument("--lazy", type=int, default=0, help="add a WGAN-GP row with the penalty every K critic steps")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="keep only the notebook and the rows whose names contain one of these (e.g. 'defaults' 'off NCHW')")
     parser.add_argument("--no-overheads", action="store_true", help="skip the bookkeeping-cost table")
     parser.add_argument("--scaling", action="store_true", help="run the scaling table instead")
     parser.add_argument("--scaling-sizes", type=int, nargs="+", default=[32, 64, 128])

@@ -81,3 +81,22 @@ def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch):
         grads.append([p.grad.clone() for p in critic.parameters()])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=2e-2, atol=1e-2 * b.abs().max().item())
+
+
+def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients():
+    """A generic create_graph penalty (the path critics with batch norm take) differentiates
+    through the bf16 matrix-product convolution too: same weight gradients as torch's kernels."""
+    from ganzoo.amp import input_gradient
+
+    critic, x = _critic_and_batch()
+    plain = _plain(critic)
+    grads = []
+    for net in (critic, plain):
+        xi = x.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            scores = net(xi)
+        gp = (input_gradient(scores, xi).flatten(1).norm(dim=1) - 1).square().mean()
+        grads.append(torch.autograd.grad(gp, list(net.parameters())))
+    for a, b in zip(*grads):
+        assert b.abs().max() > 0
+        torch.testing.assert_close(a, b, rtol=2e-2, atol=2e-2 * b.abs().max().item())

@@ -254,3 +254,27 @@ def test_grid_quality_benchmark_quick_run(tmp_path):
     summary = json.loads((tmp_path / "g.json").read_text())["summary"]
     assert set(summary) == {"off", "off, GP every 4"} and "modes_within_se" in summary["off, GP every 4"]
     assert "| off, GP every 4 |" in (tmp_path / "g.md").read_text()
+
+
+def test_throughput_profile_quick_splits_the_step_into_its_parts(tmp_path):
+    report = load_benchmark().main(["--quick", "--profile", "--out", str(tmp_path / "p")])
+    for b in report["profiles"]:
+        parts = {r["part"]: r for r in b["parts"]}
+        assert {"critic forward (real + fake)", "penalty double backward", "critic backward (loss terms)",
+                "critic optimizer step", "generator optimizer step"} <= set(parts)
+        assert parts["penalty double backward"]["gflop"] > 0 and parts["critic optimizer step"]["gflop"] == 0
+        assert b["total_gflop"] == pytest.approx(sum(r["gflop"] for r in b["parts"]))
+        assert b["peak_gflop_per_s"] == report["peaks"][b["amp"]]
+    assert "penalty double backward" in (tmp_path / "p.md").read_text()
+
+
+def test_throughput_roofline_per_compute_type(tmp_path):
+    report = load_benchmark().main(["--quick", "--recipes", "wgan_gp", "--no-overheads", "--only", "defaults",
+                                    "--out", str(tmp_path / "t")])
+    rows = report["results"]["wgan_gp"]
+    assert len(rows) == 2  # the notebook and the defaults
+    bound, default = report["roofline"]["wgan_gp"], rows[1]
+    own = report["peaks"][default["amp"]]
+    assert bound["own_peak_gflop_per_s"] == own
+    assert bound["max_speedup_at_own_peak"] == pytest.approx(rows[0]["ms_per_step"] / (1e3 * default["gflop_per_step"] / own))
+    assert default["pct_of_peak"] == pytest.approx(100 * default["gflop_per_s"] / own)

@@ -63,7 +63,8 @@ def conv2d_weight_grad(grad: Tensor, x: Tensor, kernel: tuple[int, int], stride:
 
 class _Conv2dMatmulWeightGrad(torch.autograd.Function):
     """``conv2d(x, w, b)`` whose backward takes the weight gradient from :func:`conv2d_weight_grad`
-    and the input gradient from PyTorch's kernel (once differentiable: no double backward)."""
+    and the input gradient from PyTorch's kernel. Under ``create_graph`` (a generic double
+    backward) both come from differentiable ops: ``conv_transpose2d`` and the matrix product."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any) -> Tensor:
@@ -72,12 +73,16 @@ class _Conv2dMatmulWeightGrad(torch.autograd.Function):
         return F.conv2d(x, weight, bias, stride, padding)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         stride, padding, has_bias = ctx.conf
         grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and torch.is_grad_enabled():  # create_graph: differentiable
+            (kh, kw) = weight.shape[-2:]
+            natural = [(grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + (kh, kw)[i] for i in range(2)]
+            output_padding = (x.shape[2] - natural[0], x.shape[3] - natural[1])
+            grad_x = F.conv_transpose2d(grad, weight, None, stride, padding, output_padding)
+        elif ctx.needs_input_grad[0]:
             grad_x = torch.ops.aten.convolution_backward(
                 grad, x, weight, None, list(stride), list(padding), [1, 1], False, [0, 0], 1, [True, False, False])[0]
         if ctx.needs_input_grad[1]:
@@ -117,7 +122,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
 class _ConvTranspose2dMatmulWeightGrad(torch.autograd.Function):
     """``conv_transpose2d(g, w)`` (the input gradient of a conv, as in the penalty's chain), whose
     weight gradient is :func:`conv2d_weight_grad` with the roles of input and output gradient
-    swapped, and whose input gradient is ``conv2d(dy, w)`` (once differentiable)."""
+    swapped, and whose input gradient is ``conv2d(dy, w)`` (both differentiable)."""
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any) -> Tensor:
@@ -126,7 +131,6 @@ class _ConvTranspose2dMatmulWeightGrad(torch.autograd.Function):
         return F.conv_transpose2d(g, weight, None, stride, padding, output_padding)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, dy: Tensor) -> tuple[Tensor | None, ...]:
         g, weight = ctx.saved_tensors
         stride, padding = ctx.conf
