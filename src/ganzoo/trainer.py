@@ -22,14 +22,15 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._version import __version__
 from ._rng import derive_seed, rng_state, seed_everything, set_rng_state
 from ._stream import BatchStream, initial_position
 from ._validation import check_choice, check_int_at_least
+from ._version import __version__
 from .amp import AmpPolicy
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, load_latest_checkpoint, save_checkpoint
-from .distributed import DistributedContext, convert_sync_batchnorm, setup as setup_distributed
+from .distributed import DistributedContext, convert_sync_batchnorm
+from .distributed import setup as setup_distributed
 from .errors import CheckpointError, ConfigError, DivergenceError
 from .games import Game, Unconditional
 from .guard import DivergenceGuard, as_guard

@@ -16,7 +16,8 @@ from torch import nn
 from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
-from ._layers import ACTIVATIONS, activation as make_activation
+from ._layers import ACTIVATIONS
+from ._layers import activation as make_activation
 
 __all__ = ["MLPGenerator", "MLPCritic"]
 
