@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import callbacks, data, metrics, models, plotting, recipes
+from . import callbacks, data, games, metrics, models, plotting, recipes
 from ._version import __version__
 from .amp import AmpPolicy
 from .callbacks import Callback
@@ -39,6 +39,7 @@ __all__ = [
     "list_critics",
     "list_losses",
     "list_regularizers",
+    "list_games",
     "create_generator",
     "create_critic",
     "create_loss",
@@ -67,6 +68,7 @@ __all__ = [
     "DivergenceError",
     # subpackages
     "recipes",
+    "games",
     "models",
     "data",
     "metrics",
@@ -93,6 +95,13 @@ def list_losses(pattern: str | None = None) -> list[str]:
 def list_regularizers(pattern: str | None = None) -> list[str]:
     """Sorted names of the registered regularizers, optionally fnmatch-filtered."""
     return REGULARIZERS.list(pattern)
+
+
+def list_games(pattern: str | None = None) -> list[str]:
+    """Sorted names of the registered games (``["unconditional", ...]``), optionally fnmatch-filtered."""
+    from .games import GAMES
+
+    return GAMES.list(pattern)
 
 
 def create_generator(name: str, /, **kwargs: Any) -> Any:

@@ -34,7 +34,7 @@ AMP_MODES = ("off", "bf16", "fp16", "auto")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_supports_bf16() -> bool:
     """Whether this CPU has native bfloat16 arithmetic (AVX-512 BF16 or AMX).
 
@@ -65,7 +65,7 @@ def _cpu_flags() -> tuple[str, set[str]]:
     return vendor, set(flags)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_bf16_is_fast() -> bool:
     """Whether bf16 autocast speeds up training on this CPU (what ``amp="auto"`` uses).
 

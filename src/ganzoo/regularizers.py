@@ -22,8 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from ._validation import check_int_at_least, check_non_negative, check_positive
 from ._input_gradient import critic_input_gradient
+from ._validation import check_int_at_least, check_non_negative, check_positive
 from .amp import AmpPolicy
 from .errors import ConfigError
 from .registry import REGULARIZERS

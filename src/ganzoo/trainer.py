@@ -22,15 +22,17 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._version import __version__
 from ._rng import derive_seed, rng_state, seed_everything, set_rng_state
 from ._stream import BatchStream, initial_position
 from ._validation import check_choice, check_int_at_least
+from ._version import __version__
 from .amp import AmpPolicy
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, load_latest_checkpoint, save_checkpoint
-from .distributed import DistributedContext, convert_sync_batchnorm, setup as setup_distributed
+from .distributed import DistributedContext, convert_sync_batchnorm
+from .distributed import setup as setup_distributed
 from .errors import CheckpointError, ConfigError, DivergenceError
+from .games import Game, Unconditional
 from .guard import DivergenceGuard, as_guard
 from .history import History
 from .losses import AdversarialLoss
@@ -82,6 +84,8 @@ class Trainer:
     Args:
         generator: Maps ``(batch, latent_dim)`` noise to samples. Needs a ``latent_dim``
             attribute unless ``latent_dim`` is given.
+            Or a :class:`~ganzoo.games.Game` (``Trainer(game, ...)``; then no critic,
+            loss or regularizers: the game holds them).
         critic: Maps samples to one score per sample (or a score map).
         loss: A loss strategy or its registry name (``"bce"``, ``"wasserstein"`` ...).
         regularizers: Regularizers or registry names (``"gradient_penalty"`` ...).
@@ -148,8 +152,8 @@ class Trainer:
 
     def __init__(
         self,
-        generator: nn.Module,
-        critic: nn.Module,
+        generator: nn.Module | Game,
+        critic: nn.Module | None = None,
         loss: AdversarialLoss | str = "bce",
         regularizers: Iterable[Regularizer | str] = (),
         *,
@@ -171,6 +175,16 @@ class Trainer:
         compile: bool | Mapping[str, Any] = False,
         grad_norms: bool = True,
     ) -> None:
+        if isinstance(generator, Game):
+            if critic is not None:
+                raise ConfigError("Trainer(game, ...) takes the game's networks from the game; pass no critic")
+            if not isinstance(generator, Unconditional):
+                raise ConfigError(
+                    f"Trainer runs the games {['unconditional']} so far, got {type(generator).__name__}; "
+                    "build the networks into ganzoo.games.Unconditional(G, D, loss=..., regularizers=...)"
+                )
+            game = generator
+            generator, critic, loss, regularizers = game.generator, game.critic, game.loss, game.regularizers
         if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
             raise ConfigError(
                 "generator and critic must be torch.nn.Module instances; build them with "
@@ -245,6 +259,8 @@ class Trainer:
         self.generator_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
         self.fp16_init_scale = fp16_init_scale
         self.callbacks: list[Callback] = list(callbacks)
+        #: The game this trainer runs (:class:`~ganzoo.games.Unconditional`).
+        self.game = Unconditional(self.generator, self.critic, self.loss, self.regularizers)
 
         self.step = 0  # generator updates done
         self.critic_updates = 0

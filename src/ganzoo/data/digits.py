@@ -83,7 +83,7 @@ def digits(image_size: int = 32) -> TensorDataset:
         A :class:`~torch.utils.data.TensorDataset` of float32 images ``(1, image_size,
         image_size)`` in [-1, 1] and int64 labels in ``[0, 10)``; a
         ``DataLoader(ds, batch_size=64, shuffle=True)`` yields ``(images, labels)`` batches,
-        what :class:`~ganzoo.games.Conditional` reads.
+        what a class-conditional game reads.
     """
     check_int_at_least("image_size", image_size, SCAN_SIZE)
     images, labels = digit_scans()

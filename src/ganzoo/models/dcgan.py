@@ -6,7 +6,7 @@ The reference sizes are those of the anime-faces notebook: at ``latent_dim=100``
 batch-norm discriminator 2,765,568 and the norm-free critic 2,763,776. Other sizes follow the
 same pattern: a 4x4 (or 7x7 for 28x28 images) base doubled by stride-2 4x4 convolutions.
 
-With ``num_classes=N`` both become class-conditional (see :mod:`ganzoo.models._conditional`):
+With ``num_classes=N`` both become class-conditional:
 the generator concatenates a learned label embedding to z (Mirza & Osindero 2014), the
 critic adds the projection term of Miyato & Koyama (2018). Without it they are exactly the
 networks above.

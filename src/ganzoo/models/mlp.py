@@ -4,7 +4,7 @@ One family serves the WGAN-GP paper's toy networks (3 hidden layers of 512 ReLU 
 ``hidden=(512, 512, 512)``) and the course guide's image MLPs (generator
 100 -> 256 -> 512 -> 784, critic 784 -> 512 -> 256 -> 1).
 
-With ``num_classes=N`` both become class-conditional (see :mod:`ganzoo.models._conditional`):
+With ``num_classes=N`` both become class-conditional:
 the generator reads :math:`[z; E(y)]`, the critic adds the projection term
 :math:`\langle E(y), \phi(x)\rangle` on its last hidden layer.
 """
@@ -21,7 +21,8 @@ from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
 from ._conditional import check_labels, check_num_classes, label_embedding, projection_embedding
-from ._layers import ACTIVATIONS, activation as make_activation
+from ._layers import ACTIVATIONS
+from ._layers import activation as make_activation
 
 __all__ = ["MLPGenerator", "MLPCritic"]
 
