@@ -6,8 +6,8 @@ from __future__ import annotations
 from .digits import digits
 from .faces import FacesSampler, SyntheticFaces
 from .folder import ImageFolderDataset
-from .unpaired import FacesDomain, Unpaired, unpaired_faces
 from .toy import GaussianMixture, SwissRoll, ToyDistribution, ToySampler, gaussians8, gaussians25, grid, ring, swiss_roll
+from .unpaired import FacesDomain, Unpaired, unpaired_faces
 
 __all__ = [
     "ToyDistribution",

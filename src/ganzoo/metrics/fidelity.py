@@ -50,7 +50,6 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 
-
 __all__ = [
     "INCEPTION_WEIGHTS_FILE",
     "INCEPTION_WEIGHTS_URL",
@@ -219,8 +218,7 @@ def _batches(source: Any, n: int | None, batch_size: int, *, ema: Any = None, la
         source = ImageFolderDataset(source, image_size=image_size or 64, progress=False)
     if isinstance(source, Tensor):
         data = source if n is None else source[:n]
-        for chunk in data.split(batch_size):
-            yield chunk
+        yield from data.split(batch_size)
         return
     if isinstance(source, torch.utils.data.Dataset):
         source = torch.utils.data.DataLoader(source, batch_size=batch_size, shuffle=False)  # type: ignore[arg-type]
