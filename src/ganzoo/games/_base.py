@@ -38,7 +38,7 @@ class Game:
     """What one training step computes: the networks, each phase's loss terms, batch
     preparation and sampling. The :class:`~ganzoo.Trainer` says how it runs.
 
-    A subclass sets :attr:`phases` and implements :meth:`networks`, :meth:`prepare` and
+    A subclass sets ``phases`` and implements :meth:`networks`, :meth:`prepare` and
     :meth:`sample`; see ``GAMES_API.md`` / the "Games" concepts page.
     """
 
