@@ -17,7 +17,7 @@ from torch import nn
 from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
-from ._layers import NORMS, activation, dcgan_init, norm_2d
+from ._layers import NORMS, activation, check_noise, dcgan_init, norm_2d
 
 __all__ = ["DCGANGenerator", "DCGANCritic", "dcgan_layout"]
 
@@ -102,6 +102,7 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Map noise ``(batch, latent_dim)`` (or ``(batch, latent_dim, 1, 1)``) to images."""
+        check_noise(self, z, self.latent_dim)
         return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
 
 

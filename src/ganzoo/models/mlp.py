@@ -16,7 +16,8 @@ from torch import nn
 from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
-from ._layers import ACTIVATIONS, activation as make_activation
+from ._layers import ACTIVATIONS, check_noise
+from ._layers import activation as make_activation
 
 __all__ = ["MLPGenerator", "MLPCritic"]
 
@@ -98,6 +99,7 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Map noise ``(batch, latent_dim)`` to samples ``(batch, *out_shape)``."""
+        check_noise(self, z, self.latent_dim)
         return self.net(z.reshape(z.shape[0], -1)).reshape(z.shape[0], *self.out_shape)
 
 
