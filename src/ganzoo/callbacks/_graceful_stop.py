@@ -20,8 +20,9 @@ class GracefulStop(Callback):
     The first signal sets a flag; after the running generator step completes, ``fit``
     stops with ``KeyboardInterrupt``, so a :class:`Checkpoint` saves a consistent state.
     A second Ctrl-C interrupts at once. A signal that arrives after the last step's
-    check is not lost: ``fit`` finishes (its callbacks' ``on_fit_end`` run, so a
-    :class:`Checkpoint` saves the end state) and then raises ``KeyboardInterrupt``. Signal handlers are installed only in the main
+    check is not lost: ``fit`` finishes and then raises ``KeyboardInterrupt`` from this
+    callback's ``on_fit_end`` (list a :class:`Checkpoint` before it, so its
+    ``on_fit_end`` saves the end state first). Signal handlers are installed only in the main
     thread, for the duration of ``fit``.
 
     Args:
