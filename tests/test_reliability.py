@@ -16,7 +16,8 @@ import torch
 import ganzoo
 from ganzoo import Trainer
 from ganzoo.callbacks import Checkpoint, GracefulStop
-from ganzoo.checkpoint import checkpoint_step, load_checkpoint, save_checkpoint
+from ganzoo import checkpoint as ckpt_module
+from ganzoo.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.ema import EMA
 from ganzoo.optim import build_optimizer
 from ganzoo.registry import GENERATORS
@@ -49,7 +50,7 @@ def test_an_old_checkpoint_copied_back_is_not_resumed_from_and_the_newest_surviv
     assert f"resumed from {folder / 'ckpt_step00000004.pt'} (step 4)" in capsys.readouterr().out
     t2.fit(data(), steps=1, callbacks=[Checkpoint(folder, every=2, keep_last=2)])
     assert sorted(p.name for p in folder.glob("*.pt")) == ["ckpt_step00000004.pt", "ckpt_step00000005.pt"]
-    assert checkpoint_step(folder / "ckpt_step00000005.pt") == 5
+    assert ckpt_module.checkpoint_step(folder / "ckpt_step00000005.pt") == 5
 
 
 def test_resuming_an_older_checkpoint_never_deletes_a_newer_step(tmp_path):
