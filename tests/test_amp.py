@@ -15,6 +15,8 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 # Tolerances stated in the docs (ganzoo.amp): the penalty under low precision matches fp32
 # to within these relative errors on the same inputs and the same alphas.
 PENALTY_RTOL = {"bf16": 2e-2, "fp16": 2e-3}  # measured: 3e-5 and 7e-6 at init
+GRAD_COSINE = {"bf16": 0.999, "fp16": 0.999}  # measured: 0.99982 and 0.99998
+GRAD_NORM_RTOL = {"bf16": 2e-2, "fp16": 2e-2}  # measured: 9e-5 and 1e-4
 
 
 def conv_critic(device: str) -> torch.nn.Module:
@@ -39,22 +41,26 @@ def test_penalty_under_amp_matches_fp32(device, mode, reg_cls):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_fp16_penalty_gradients_match_fp32(device):
+@pytest.mark.parametrize("mode", ["bf16", "fp16"])
+def test_low_precision_penalty_gradients_match_fp32(device, mode):
+    # the penalty's value is near its weight at initialisation whatever the precision (a constant
+    # 10.0 would pass a value check); its gradient with respect to the weights is not
     critic = conv_critic(device)
     real = torch.rand(8, 3, 16, 16, device=device) * 2 - 1
     fake = torch.rand(8, 3, 16, 16, device=device) * 2 - 1
     grads = {}
-    for mode in ("off", "fp16"):
-        amp = AmpPolicy(mode, device)
+    for run in ("off", mode):
+        amp = AmpPolicy(run, device)
         critic.zero_grad()
         torch.manual_seed(5)
         penalty = GradientPenalty().penalty(critic, real, fake, amp=amp)
         amp.backward(penalty)
         amp.unscale_(torch.optim.SGD(critic.parameters(), lr=0.0))
-        grads[mode] = torch.cat([p.grad.flatten() for p in critic.parameters()])
-    cosine = torch.nn.functional.cosine_similarity(grads["off"], grads["fp16"], dim=0)
-    assert cosine > 0.999
-    assert_close(grads["fp16"].norm(), grads["off"].norm(), rtol=2e-2, atol=0)
+        grads[run] = torch.cat([p.grad.flatten() for p in critic.parameters()])
+    assert grads["off"].norm() > 0
+    cosine = torch.nn.functional.cosine_similarity(grads["off"], grads[mode], dim=0)
+    assert cosine > GRAD_COSINE[mode]
+    assert_close(grads[mode].norm(), grads["off"].norm(), rtol=GRAD_NORM_RTOL[mode], atol=0)
 
 
 def test_input_gradient_unscales_exactly():
@@ -85,7 +91,9 @@ def test_overflowing_scale_is_skipped_and_counted_not_nan_in_weights():
 def test_resolve_amp_choices_and_errors():
     assert resolve_amp("off", "cpu") == "off"
     assert resolve_amp("bf16", "cpu") == "bf16"
-    assert resolve_amp("auto", "cpu") in ("bf16", "off")
+    from ganzoo import amp as amp_module
+
+    assert resolve_amp("auto", "cpu") == ("bf16" if amp_module.cpu_bf16_is_fast() else "off")
     with pytest.raises(ganzoo.ConfigError, match=r"amp='fp32'.*'off', 'bf16', 'fp16', 'auto'"):
         resolve_amp("fp32", "cpu")
 

@@ -273,10 +273,31 @@ def test_short_example_runs_at_a_tiny_size(tmp_path, name, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_mnist28_uses_the_tutorial_networks(tmp_path):
+def test_mnist28_uses_the_tutorial_networks(tmp_path, monkeypatch):
     module = load_example("mnist28_wgan_gp")
     images = module.load_images("faces", 28, 16, seed=0)
     assert images.shape == (16, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    built = {}
+    real_recipe = ganzoo.recipes.wgan_gp
+
+    def recording_recipe(**kwargs):
+        built.update(kwargs)
+        return real_recipe(**kwargs)
+
+    monkeypatch.setattr(ganzoo.recipes, "wgan_gp", recording_recipe)
+    assert module.main(["--steps", "1", "--image-size", "28", "--width", "2", "--batch-size", "8",
+                        "--images", "16", "--data", "faces", "--out", str(tmp_path)]) == 0
+    G, D = built["generator"], built["critic"]
+    layers = [type(m) for m in G.modules()]
+    convs = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    # the tutorial's generator: a 7x7 base from the noise, doubled twice, batch norm + ReLU, Tanh out
+    assert convs[0].kernel_size == (7, 7) and len(convs) == 3 and convs[-1].out_channels == 1
+    assert all(c.stride == (2, 2) for c in convs[1:])
+    assert torch.nn.BatchNorm2d in layers and torch.nn.ReLU in layers and layers[-1] is torch.nn.Tanh
+    # the tutorial's critic: instance norm (keeps the penalty per sample), never batch norm
+    critic_layers = [type(m) for m in D.modules()]
+    assert torch.nn.InstanceNorm2d in critic_layers and torch.nn.BatchNorm2d not in critic_layers
+    assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28) and D(torch.zeros(2, 1, 28, 28)).shape[0] == 2
 
 
 def test_digits_path_with_a_stand_in_for_scikit_learn(tmp_path, monkeypatch):

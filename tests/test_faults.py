@@ -1,5 +1,5 @@
-"""Crash safety: SIGKILL a training process at random points and at every step of a checkpoint
-write; every time, each checkpoint on disk is readable and training resumes from the newest one.
+"""Crash safety: SIGKILL a training process at chosen events (after a training step, and at every
+step of a checkpoint write); every time, each checkpoint on disk is readable and training resumes from the newest one.
 Finally the resumed-many-times run must end bitwise identical to an uninterrupted run."""
 
 from __future__ import annotations
@@ -73,58 +73,68 @@ def newest_step(folder: Path) -> int:
         return 0
 
 
-def check_folder(folder: Path) -> list[Path]:
-    """Every checkpoint in the folder loads and holds the step its name says."""
+def check_folder(folder: Path, kills_since_prune: int) -> list[Path]:
+    """Every checkpoint in the folder loads and holds the step its name says; there are at most
+    keep_last=3 files plus one per kill since the last finished prune (each such kill may land
+    between a file's rename and the prune that follows it)."""
     files = sorted(folder.glob("ckpt-*.pt"))
     for path in files:
         state = load_checkpoint(path)  # raises CheckpointError if truncated or corrupt
         assert state["counters"]["step"] == int(path.stem.split("-")[1])
-    assert len(files) <= 4  # keep_last=3, plus the newest while pruning was cut short
+    assert len(files) <= 3 + kills_since_prune, ([p.name for p in files], kills_since_prune)
     return files
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the fault server forks (POSIX)")
 def test_sigkill_never_corrupts_checkpoints_and_resume_is_exact(tmp_path):
     rng = random.Random(20240607)
-    modes = ["random"] * 20 + TARGETED * 2
+    modes = ["train", *TARGETED] * 4 + TARGETED * 2  # 28 kills, each at an event, never at a time
     rng.shuffle(modes)
     folder = tmp_path / "run"
     folder.mkdir()
     server = Server()
+    kills_since_prune = 0
+    expected = 0  # the newest step on disk, from what the children reported
     try:
         for trial, mode in enumerate(modes):
-            expected_start = newest_step(folder)
-            pid = server.request(folder=str(folder), target=10**6, mode=mode, at=rng.randint(1, 4))
-            if mode == "random":
-                time.sleep(rng.uniform(0.0, 0.4))  # anywhere: loading, training, writing, pruning
-            else:
-                assert server.expect("start") == ["start", str(pid), str(expected_start)]
-                assert server.expect(mode)[1] == str(pid)  # paused exactly there
+            assert newest_step(folder) == expected, f"trial {trial}: the newest checkpoint is not the one written last"
+            at = rng.randint(1, 4)
+            pid = server.request(folder=str(folder), target=10**6, mode=mode, at=at)
+            assert server.expect("start") == ["start", str(pid), str(expected)], f"trial {trial}: wrong resume"
+            pruned = False
+            while (words := server.line())[0] != mode:  # until the child pauses exactly there
+                assert words[0] in ("saved", "pruned") and words[1] == str(pid), words
+                if words[0] == "saved":
+                    expected = int(words[2])
+                pruned = pruned or words[0] == "pruned"
+            assert words[1] == str(pid)
             os.kill(pid, signal.SIGKILL)
             words = server.line()
-            if words[0] == "start":
-                assert words[2] == str(expected_start), f"trial {trial}: resumed from the wrong checkpoint"
-                words = server.line()
             assert words[:2] == ["exit", str(pid)], words
             status = int(words[2])
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-            check_folder(folder)
+            kills_since_prune = 1 if pruned else kills_since_prune + 1
+            if mode == "after-rename":
+                expected += 1  # renamed (complete) but killed before it was reported
+            check_folder(folder, kills_since_prune)
             temporaries = list(folder.glob(".*.tmp"))
             assert len(temporaries) <= 1
             if mode == "in-write":
                 assert len(temporaries) == 1  # the half-written file exists, hidden and ignored
         steps_done = newest_step(folder)
-        assert steps_done >= 10, "the trials made too little progress to mean anything"
+        assert steps_done == expected >= 10, "the trials made too little progress to mean anything"
 
         # run to the end without a kill, then an uninterrupted reference of the same length
         final = steps_done + 7
-        pid = server.request(folder=str(folder), target=final, mode="random")
+        pid = server.request(folder=str(folder), target=final, mode="none")
         assert server.expect("start")[2] == str(steps_done)
-        assert server.expect("done") == ["done", str(pid), str(final)]
+        while (words := server.line())[0] in ("saved", "pruned"):
+            pass
+        assert words == ["done", str(pid), str(final)]
         assert server.expect("exit")[2] == "0"
         reference_dir = tmp_path / "reference"
         reference_dir.mkdir()
-        pid = server.request(folder=str(reference_dir), target=final, mode="random", save_every_step=False)
+        pid = server.request(folder=str(reference_dir), target=final, mode="none", save_every_step=False)
         server.expect("start"), server.expect("done"), server.expect("exit")
     finally:
         server.close()

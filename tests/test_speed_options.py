@@ -136,9 +136,11 @@ def test_channels_last_trains_the_same_values_and_samples_are_contiguous():
         assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_amp_default_is_auto():
+@pytest.mark.parametrize("fast, mode", [(True, "bf16"), (False, "off")])
+def test_amp_default_is_auto(monkeypatch, fast, mode):
+    monkeypatch.setattr(amp_module, "cpu_bf16_is_fast", lambda: fast)
     trainer = Trainer(*toy_pair(), device="cpu")
-    assert trainer.amp == "auto" and trainer.critic_amp.mode == amp_module.resolve_amp("auto", "cpu")
+    assert trainer.amp == "auto" and trainer.critic_amp.mode == mode and trainer.generator_amp.mode == mode
 
 
 def test_grad_norms_off_logs_nan():

@@ -45,6 +45,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "checkpoint_files",
+    "checkpoint_step",
     "latest_checkpoint",
     "load_latest_checkpoint",
     "is_intact",
@@ -66,6 +67,10 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600 files; give the checkpoint the permissions any other new file
+        # (a PNG, a CSV) gets from the user's umask
+        with contextlib.suppress(OSError, AttributeError):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             torch.save({"format": FORMAT, **state}, f)
             f.flush()
@@ -77,6 +82,13 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu", *, verify: bool = True) -> dict[str, Any]:
@@ -153,18 +165,70 @@ def _natural_key(name: str) -> list[Any]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
 
 
+def _step_in_name(name: str) -> int | None:
+    numbers = re.findall(r"\d+", name)
+    return int(numbers[-1]) if numbers else None
+
+
+_STEP_CACHE: dict[tuple[str, int, int], int | None] = {}
+
+
+def checkpoint_step(path: str | os.PathLike[str]) -> int | None:
+    """The training step recorded inside a checkpoint file, or None if it holds none.
+
+    Reads the Trainer's ``counters["step"]`` (or a top-level ``"step"``) without reading
+    the tensors (``torch.load(mmap=True)``); a file that cannot be read gives None.
+    Results are cached per (path, modification time, size).
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    key = (str(path.resolve()), info.st_mtime_ns, info.st_size)
+    if key not in _STEP_CACHE:
+        step: int | None = None
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            counters = state.get("counters") if isinstance(state, dict) else None
+            value = counters.get("step") if isinstance(counters, dict) else state.get("step")
+            if isinstance(value, int) and not isinstance(value, bool):
+                step = value
+        except Exception:  # noqa: BLE001 - any unreadable file simply has no recorded step
+            step = None
+        if len(_STEP_CACHE) > 4096:
+            _STEP_CACHE.clear()
+        _STEP_CACHE[key] = step
+    return _STEP_CACHE[key]
+
+
+def _order_key(path: Path) -> tuple[int, int, int, list[Any]]:
+    step = checkpoint_step(path)
+    if step is None:
+        step = _step_in_name(path.name)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return (0 if step is None else 1, -1 if step is None else step, mtime, _natural_key(path.name))
+
+
 def checkpoint_files(folder: str | os.PathLike[str], pattern: str = "*.pt") -> list[Path]:
     """Files in ``folder`` matching ``pattern``, newest first.
 
-    Newest means latest modification time; files with the same time are ordered by
-    name with numbers compared as numbers (``ckpt-10.pt`` after ``ckpt-9.pt``).
-    Hidden files (the temporaries of writes in progress) are never listed.
+    Newest means the highest training step recorded inside the file
+    (:func:`checkpoint_step`); for a file that records none (unreadable, or not a
+    Trainer checkpoint), the last number in its name. Files with the same step are
+    ordered by modification time, then by name with numbers compared as numbers. So
+    copying an old checkpoint back into the folder (a newer file time) never makes it
+    "the newest". Files with no step at all come last. Hidden files (the temporaries of
+    writes in progress) are never listed.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     files = [p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, _natural_key(p.name)), reverse=True)
+    return sorted(files, key=_order_key, reverse=True)
 
 
 def load_latest_checkpoint(
@@ -226,6 +290,7 @@ def prune_checkpoints(
     pattern: str = "*.pt",
     *,
     protect: Any = (),
+    current_step: int | None = None,
 ) -> list[Path]:
     """Delete all but the ``keep_last`` newest intact checkpoints; return what was deleted.
 
@@ -239,6 +304,9 @@ def prune_checkpoints(
         keep_last: How many intact checkpoints to keep (at least 1).
         pattern: Which files are checkpoints.
         protect: Paths never to delete.
+        current_step: The step of the checkpoint just written. Files recording a newer
+            step (a run resumed from an older checkpoint) are never deleted and do not
+            count towards ``keep_last``; a warning names them once per call.
     """
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ConfigError(
@@ -247,8 +315,13 @@ def prune_checkpoints(
     protected = {Path(p).resolve() for p in ([protect] if isinstance(protect, (str, os.PathLike)) else protect)}
     kept = 0
     deleted = []
+    newer = []
     for path in checkpoint_files(folder, pattern):
         if path.resolve() in protected or not is_intact(path):
+            continue
+        step = checkpoint_step(path)
+        if current_step is not None and step is not None and step > current_step:
+            newer.append(f"{path.name} (step {step})")
             continue
         if kept < keep_last:
             kept += 1
@@ -256,6 +329,14 @@ def prune_checkpoints(
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             deleted.append(path)
+    if newer:
+        warnings.warn(
+            f"kept {len(newer)} checkpoint(s) in {str(folder)!r} newer than the current step {current_step}: "
+            f"{', '.join(newer)}; this run was resumed from an older checkpoint. Move them away if "
+            "this run should replace them",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return deleted
 
 

@@ -84,6 +84,8 @@ class EMA(Callback):
         self._latent_dim, self._device = trainer.latent_dim, trainer.device
         if self.generator is None:
             self.generator = copy.deepcopy(trainer.generator).eval().requires_grad_(False)
+        else:
+            self.generator.to(trainer.device)
 
     def on_step_end(self, trainer: Trainer) -> None:
         if trainer.step % self.every == 0:
@@ -138,17 +140,32 @@ class EMA(Callback):
         """The averaged weights and counters (save it beside the trainer's checkpoint)."""
         if self.generator is None:
             raise ConfigError("the EMA has no generator yet; call fit() first")
-        return {"generator": self.generator.state_dict(), "updates": self.updates, "decay": self.decay}
+        return {"generator": self.generator.state_dict(), "updates": self.updates, "decay": self.decay,
+                "latent_dim": self._latent_dim, "start_step": self.start_step, "every": self.every,
+                "warmup": self.warmup}
 
     def load_state_dict(self, state: Mapping[str, Any], generator: nn.Module | None = None) -> None:
-        """Restore :meth:`state_dict`; ``generator`` (same architecture) is needed when
-        this EMA has not been used yet."""
+        """Restore :meth:`state_dict` (weights, update count, decay, schedule and latent
+        size, so the restored EMA samples at once and continues the same average);
+        ``generator`` (same architecture) is needed when this EMA has not been used yet."""
         if self.generator is None:
             if generator is None:
                 raise ConfigError("pass generator= (same architecture) to load an EMA that was never fitted")
             self.generator = copy.deepcopy(generator).eval().requires_grad_(False)
         self.generator.load_state_dict(state["generator"])
         self.updates = int(state["updates"])
+        if "decay" in state:
+            self.decay = float(state["decay"])
+        for key in ("start_step", "every"):
+            if key in state:
+                setattr(self, key, int(state[key]))
+        if "warmup" in state:
+            self.warmup = bool(state["warmup"])
+        latent = state.get("latent_dim")
+        if latent is None:  # older states: the generator may know it
+            latent = getattr(self.generator, "latent_dim", self._latent_dim)
+        self._latent_dim = None if latent is None else int(latent)
+        self._device = next(self.generator.parameters(), torch.empty(0)).device
 
     def __repr__(self) -> str:
         return f"EMA(decay={self.decay}, start_step={self.start_step}, every={self.every}, updates={self.updates})"

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Mapping
 
 import torch
@@ -49,6 +50,7 @@ def build_optimizer(spec: Mapping[str, Any], params: Iterable[torch.nn.Parameter
         )
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "name"}
     cls = OPTIMIZERS[check_choice("optimizer name", spec["name"], OPTIMIZERS)]
+    _check_hyperparameters(spec, kwargs)
     params = list(params)
     if _can_fuse(cls, kwargs, params):
         try:
@@ -59,6 +61,34 @@ def build_optimizer(spec: Mapping[str, Any], params: Iterable[torch.nn.Parameter
         return cls(params, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"optimizer spec {dict(spec)!r} has an argument {cls.__name__} does not take: {exc}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_hyperparameters(spec: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+    """Name the argument, the bad value and the valid range before torch's own messages."""
+    where = f"optimizer spec {dict(spec)!r}"
+    for key in ("lr", "weight_decay", "eps", "momentum", "alpha"):
+        if key in kwargs and not (_is_number(kwargs[key]) and kwargs[key] >= 0):
+            raise ConfigError(
+                f"{where}: {key}={kwargs[key]!r} is not valid; it must be a finite number >= 0 "
+                + ("(e.g. lr=2e-4)" if key == "lr" else "")
+            )
+    if "betas" in kwargs:
+        betas = kwargs["betas"]
+        if not isinstance(betas, tuple) or len(betas) != 2:
+            raise ConfigError(
+                f"{where}: betas={spec['betas']!r} is not valid; pass two numbers in [0, 1), "
+                "e.g. betas=(0.5, 0.999) (a single number is not accepted)"
+            )
+        for i, beta in enumerate(betas):
+            if not (_is_number(beta) and 0.0 <= beta < 1.0):
+                raise ConfigError(
+                    f"{where}: betas[{i}]={beta!r} is not valid; each beta must be in [0, 1), "
+                    "e.g. betas=(0.5, 0.999)"
+                )
 
 
 def _can_fuse(cls: type[torch.optim.Optimizer], kwargs: Mapping[str, Any], params: list[Any]) -> bool:

@@ -23,17 +23,55 @@ Example:
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import logging
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from torch import nn
 
+from .errors import ConfigError
 from .losses import BCELoss, HingeLoss, WassersteinLoss
 from .registry import CRITICS, GENERATORS
 from .regularizers import GradientPenalty, SpectralNorm, WeightClipping
 from .trainer import Trainer
 
 __all__ = ["dcgan", "wgan_clip", "wgan_gp", "sngan"]
+
+_F = TypeVar("_F", bound=Callable[..., Trainer])
+
+
+class _KeywordError(ConfigError, TypeError):
+    """A misspelled recipe keyword (a ``TypeError``, as Python's own, and a ConfigError)."""
+
+
+def _checked_keywords(recipe: _F) -> _F:
+    """Refuse keywords neither the recipe nor the Trainer takes, naming the closest valid one."""
+    own = [n for n, p in inspect.signature(recipe).parameters.items() if p.kind is not p.VAR_KEYWORD]
+    trainer = [n for n in inspect.signature(Trainer.__init__).parameters if n != "self"]
+    fixed = {"generator_optimizer", "critic_optimizer", "loss", "regularizers"}  # the recipe sets them
+    valid = sorted(set(own) | (set(trainer) - fixed))
+
+    @functools.wraps(recipe)
+    def wrapper(*args: Any, **kwargs: Any) -> Trainer:
+        for key in kwargs:
+            if key in fixed:
+                raise _KeywordError(
+                    f"ganzoo.recipes.{recipe.__name__}() sets {key} itself, so {key}={kwargs[key]!r} is not "
+                    f"accepted; change it through the recipe's own keywords ({', '.join(own)}) or build "
+                    "ganzoo.Trainer(...) directly"
+                )
+            if key not in valid:
+                close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]}=? " if close else ""
+                raise _KeywordError(
+                    f"ganzoo.recipes.{recipe.__name__}() got an unexpected keyword {key}={kwargs[key]!r}; "
+                    f"{hint}valid keywords: {', '.join(valid)}"
+                )
+        return recipe(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _networks(
@@ -67,9 +105,11 @@ _DCGAN_MIN_SIZE = 32
 
 
 def _adam(lr: float, betas: Sequence[float]) -> dict[str, Any]:
-    return {"name": "adam", "lr": lr, "betas": list(betas)}
+    # a scalar or a wrong length reaches build_optimizer as given, which names it
+    return {"name": "adam", "lr": lr, "betas": list(betas) if isinstance(betas, (list, tuple)) else betas}
 
 
+@_checked_keywords
 def dcgan(
     image_size: int = 64,
     channels: int = 3,
@@ -109,6 +149,7 @@ def dcgan(
                    generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)
 
 
+@_checked_keywords
 def wgan_clip(
     image_size: int = 64,
     channels: int = 3,
@@ -133,6 +174,7 @@ def wgan_clip(
                    generator_optimizer=rmsprop, critic_optimizer=dict(rmsprop), **trainer_kwargs)
 
 
+@_checked_keywords
 def wgan_gp(
     image_size: int = 64,
     channels: int = 3,
@@ -160,6 +202,7 @@ def wgan_gp(
                    generator_optimizer=_adam(lr, betas), critic_optimizer=_adam(lr, betas), **trainer_kwargs)
 
 
+@_checked_keywords
 def sngan(
     image_size: int = 64,
     channels: int = 3,

@@ -22,13 +22,14 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._rebuild import MAX_PARAMETERS, rebuild_component
 from ._rng import derive_seed, rng_state, seed_everything, set_rng_state
 from ._stream import BatchStream, initial_position
 from ._validation import check_choice, check_int_at_least
 from ._version import __version__
 from .amp import AmpPolicy
 from .callbacks import Callback
-from .checkpoint import load_checkpoint, load_latest_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_files, load_checkpoint, save_checkpoint
 from .distributed import DistributedContext, convert_sync_batchnorm
 from .distributed import setup as setup_distributed
 from .errors import CheckpointError, ConfigError, DivergenceError
@@ -37,7 +38,7 @@ from .guard import DivergenceGuard, as_guard
 from .history import History
 from .losses import AdversarialLoss
 from .optim import OPTIMIZERS, build_optimizer, optimizer_spec
-from .registry import LOSSES, REGULARIZERS, from_config, get_config
+from .registry import LOSSES, REGULARIZERS, get_config
 from .regularizers import Regularizer, has_penalty
 
 __all__ = ["Trainer", "CRITIC_BATCHES", "DEFAULT_OPTIMIZER"]
@@ -667,6 +668,7 @@ class Trainer:
         loss: AdversarialLoss | None = None,
         regularizers: Iterable[Regularizer] | None = None,
         callbacks: Iterable[Callback] = (),
+        max_parameters: int | None = MAX_PARAMETERS,
     ) -> Trainer:
         """Rebuild a trainer from a checkpoint written by :meth:`save`, ready to continue.
 
@@ -674,19 +676,69 @@ class Trainer:
         override it or when it was not built from a registry (then the checkpoint
         cannot describe it). Loading is safe: only tensors and plain values are read.
 
-        ``path`` may be a folder of checkpoints: the newest readable ``*.pt`` in it is
-        loaded, skipping (with a warning) newer files that are truncated, corrupt or
-        unsafe (see :func:`ganzoo.checkpoint.load_latest_checkpoint`).
+        ``path`` may be a folder of checkpoints: the ``*.pt`` with the highest step
+        recorded inside it (:func:`ganzoo.checkpoint.checkpoint_files`) that loads is
+        used, skipping (with a warning naming each) newer files that are truncated,
+        corrupt, unsafe, or whose components cannot be rebuilt; the file resumed from is
+        printed.
+
+        Each component is first built on the ``meta`` device (no memory) and its
+        parameters counted: a checkpoint asking for more than ``max_parameters``
+        (default :data:`ganzoo._rebuild.MAX_PARAMETERS`, 1e9) is refused, since a
+        hostile file could otherwise exhaust memory. Pass ``max_parameters=None`` for a
+        file you trust.
 
         Raises:
             CheckpointError: If the file is missing, corrupt or unsafe (for a folder: no
                 file in it is readable), or a component cannot be rebuilt.
         """
-        if Path(path).is_dir():
-            path, state = load_latest_checkpoint(path)
-        else:
-            state = load_checkpoint(path)
-        config = json.loads(state["config"])
+        options = {"device": device, "generator": generator, "critic": critic, "loss": loss,
+                   "regularizers": None if regularizers is None else list(regularizers),
+                   "callbacks": list(callbacks), "max_parameters": max_parameters}
+        if not Path(path).is_dir():
+            return cls._load_file(Path(path), load_checkpoint(path), **options)
+        candidates = checkpoint_files(path)
+        if not candidates:
+            raise CheckpointError(f"no checkpoint matching '*.pt' in {str(path)!r}")
+        problems = []
+        for candidate in candidates:  # the highest recorded step first
+            try:
+                trainer = cls._load_file(candidate, load_checkpoint(candidate), **options)
+            except CheckpointError as exc:
+                problems.append(f"  {candidate.name}: {exc}")
+                continue
+            if problems:
+                warnings.warn(
+                    f"skipped {len(problems)} unreadable checkpoint(s) newer than {candidate.name} (they cannot be "
+                    "loaded) and resumed from it:\n" + "\n".join(problems), RuntimeWarning, stacklevel=2)
+            print(f"ganzoo: resumed from {candidate} (step {trainer.step})", flush=True)
+            return trainer
+        raise CheckpointError(
+            f"none of the {len(candidates)} checkpoint(s) in {str(path)!r} can be loaded:\n" + "\n".join(problems)
+        )
+
+    @classmethod
+    def _load_file(
+        cls,
+        path: Path,
+        state: Mapping[str, Any],
+        *,
+        device: torch.device | str | None,
+        generator: nn.Module | None,
+        critic: nn.Module | None,
+        loss: AdversarialLoss | None,
+        regularizers: list[Regularizer] | None,
+        callbacks: list[Callback],
+        max_parameters: int | None,
+    ) -> Trainer:
+        try:
+            config = json.loads(state["config"])
+            config["trainer"], config["regularizers"]  # present in every checkpoint
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} has no readable trainer config ({type(exc).__name__}: {exc}); "
+                "the file was edited or damaged, resume from another checkpoint"
+            ) from None
 
         def rebuild(name: str, given: Any, cfg: Any) -> Any:
             if given is not None:
@@ -696,13 +748,13 @@ class Trainer:
                     f"{path}: the {name} was not built from a registry, so the checkpoint cannot "
                     f"rebuild it; pass Trainer.load(..., {name}=...) with the same architecture"
                 )
-            return from_config(cfg)
+            return rebuild_component(path, name, cfg, max_parameters)
 
-        regs = list(regularizers) if regularizers is not None else [
-            rebuild("regularizers", None, c) for c in config["regularizers"]
+        regs = regularizers if regularizers is not None else [
+            rebuild("regularizer", None, c) for c in config["regularizers"]
         ]
         for name in ("generator_optimizer", "critic_optimizer"):
-            if config[name] is None:
+            if config.get(name) is None:
                 raise CheckpointError(
                     f"{path}: the {name} is not a built-in torch optimizer ({', '.join(OPTIMIZERS)}), so "
                     "the checkpoint cannot rebuild it; load the state into a Trainer you build "
@@ -710,21 +762,30 @@ class Trainer:
                 )
         options = dict(config["trainer"])
         options.pop("seed", None)  # the RNG state below replaces re-seeding
-        trainer = cls(
-            generator=rebuild("generator", generator, config["generator"]),
-            critic=rebuild("critic", critic, config["critic"]),
-            loss=rebuild("loss", loss, config["loss"]),
-            regularizers=regs,
-            generator_optimizer=config["generator_optimizer"],
-            critic_optimizer=config["critic_optimizer"],
-            device=device,
-            callbacks=callbacks,
-            **options,
-        )
+        G = rebuild("generator", generator, config.get("generator"))
+        D = rebuild("critic", critic, config.get("critic"))
+        L = rebuild("loss", loss, config.get("loss"))
+        try:
+            trainer = cls(
+                generator=G,
+                critic=D,
+                loss=L,
+                regularizers=regs,
+                generator_optimizer=config["generator_optimizer"],
+                critic_optimizer=config["critic_optimizer"],
+                device=device,
+                callbacks=callbacks,
+                **options,
+            )
+        except (ConfigError, TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: its trainer settings {options!r} are not valid "
+                f"({type(exc).__name__}: {exc}); the file was edited or damaged, resume from another checkpoint"
+            ) from None
         trainer.seed = config["trainer"].get("seed")
         try:
             trainer.load_state_dict(state)
-        except (RuntimeError, KeyError, ValueError) as exc:
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{path}: the checkpoint does not fit the rebuilt trainer ({exc})") from None
         trainer.last_checkpoint = Path(path)
         return trainer

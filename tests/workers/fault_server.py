@@ -2,13 +2,16 @@
 child per request, which the test kills with SIGKILL.
 
 Protocol (one JSON object per line on stdin): {"folder": str, "target": int, "mode": str, "at": int}.
-Lines on stdout: "pid P" (child forked), "start P STEP" (child resumed at STEP), "<mode> P" (child
-paused at the instrumented point), "done P STEP", "exit P STATUS". The child saves a checkpoint
-after every step to FOLDER/ckpt-<step>.pt and keeps the last 3 (with "save_every_step": false
-only once at the end: the uninterrupted reference).
-Modes: "random" (no pause), "in-write" (half the bytes written), "before-rename" (file written
-and fsynced, not yet renamed), "after-rename" (renamed, folder not yet fsynced), "in-prune"
-(while deleting an old checkpoint). The pause happens at the `at`-th save of the child.
+Lines on stdout: "pid P" (child forked), "start P STEP" (child resumed at STEP), "saved P STEP" (a
+checkpoint written completely), "pruned P" (a prune finished), "<mode> P" (child paused at the
+instrumented point), "done P STEP", "exit P STATUS". The child saves a checkpoint after every step
+to FOLDER/ckpt-<step>.pt and keeps the last 3 (with "save_every_step": false only once at the end:
+the uninterrupted reference).
+Modes: "none" (no pause), "train" (after the `at`-th training step, before its save), "in-write"
+(half the bytes written), "before-rename" (file written and fsynced, not yet renamed),
+"after-rename" (renamed, folder not yet fsynced), "in-prune" (while deleting an old checkpoint).
+The pause happens at the `at`-th occurrence in the child and lasts until the test kills it: the
+kill points are events, not wall-clock times, so what a trial tests does not shift with load.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import io
 import json
 import os
 import pathlib
+import signal
 import sys
-import time
 
 import torch
 
@@ -44,13 +47,14 @@ def say(*words: object) -> None:
     os.write(1, (" ".join(str(w) for w in words) + "\n").encode())
 
 
-def pause_at(mode: str, at: int) -> None:
+def pause_at(mode: str, at: int):
     """Instrument the checkpoint code so the `at`-th save stops at the point `mode` names."""
     saves = {"n": 0}
 
     def hold() -> None:
         say(mode, os.getpid())
-        time.sleep(60)
+        while True:  # a real pause: only the test's SIGKILL ends it
+            signal.pause()
 
     if mode == "in-write":
         real_save = torch.save
@@ -98,20 +102,31 @@ def pause_at(mode: str, at: int) -> None:
                     hold()
 
         pathlib.Path.unlink = slow_unlink
+    elif mode != "none":
+        if mode != "train":
+            raise ValueError(f"unknown mode {mode!r}")
+    return hold if mode == "train" else None
 
 
 def train(folder: str, target: int, mode: str, at: int, save_every_step: bool = True) -> None:
     folder_path = pathlib.Path(folder)
     ckpt.remove_stale_temporaries(folder_path, min_age_s=0)  # nobody else writes here
-    pause_at(mode, at)
+    hold = pause_at(mode, at)
     latest = ckpt.latest_checkpoint(folder_path, "ckpt-*.pt")
     trainer = ganzoo.Trainer.load(latest) if latest else build()
     say("start", os.getpid(), trainer.step)
 
+    steps = {"n": 0}
+
     class SaveEveryStep(ganzoo.Callback):
         def on_step_end(self, t: ganzoo.Trainer) -> None:
+            steps["n"] += 1
+            if hold is not None and steps["n"] == at:
+                hold()
             t.save(folder_path / f"ckpt-{t.step:06d}.pt")
+            say("saved", os.getpid(), t.step)
             ckpt.prune_checkpoints(folder_path, keep_last=3, pattern="ckpt-*.pt")
+            say("pruned", os.getpid())
 
     trainer.fit(loader(), steps=target - trainer.step, callbacks=[SaveEveryStep()] if save_every_step else [])
     if not save_every_step:

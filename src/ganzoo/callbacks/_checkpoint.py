@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._validation import check_int_at_least
 from ..checkpoint import prune_checkpoints, remove_stale_temporaries
+from ..errors import ConfigError
 from ._base import _Periodic
 
 if TYPE_CHECKING:
@@ -28,7 +31,10 @@ class Checkpoint(_Periodic):
     checkpoint. Under multi-process training every process runs this callback
     (:meth:`~ganzoo.Trainer.save` is collective); only rank 0 writes and prunes.
 
-    Resume with ``ganzoo.Trainer.load(folder)`` (the newest readable file in it).
+    Resume with ``ganzoo.Trainer.load(folder)`` (the readable file with the highest
+    recorded step). The folder is created and test-written when ``fit`` starts, so a
+    folder that cannot be written fails at once. Pruning never deletes a file whose
+    recorded step is newer than the one just written.
 
     Args:
         folder: Where checkpoints go.
@@ -70,9 +76,31 @@ class Checkpoint(_Periodic):
         """The glob that matches this callback's files in ``folder``."""
         return f"{self.prefix}_step*.pt"
 
+    def check_writable(self) -> None:
+        """Create ``folder`` and write (then delete) a probe file in it.
+
+        Raises:
+            ConfigError: If the folder cannot be created or written, naming it and why
+                (called at the start of ``fit``, so training does not run ``every``
+                steps only to fail at the first save).
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=self.folder)
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+        except OSError as exc:
+            raise ConfigError(
+                f"Checkpoint(folder={str(self.folder)!r}) cannot be written ({type(exc).__name__}: "
+                f"{exc.strerror or exc}); pass a folder you can write to, or fix its permissions "
+                "(the check runs when fit starts, before any training)"
+            ) from None
+
     def on_fit_start(self, trainer: Trainer) -> None:
-        if trainer.is_main_process:  # what a killed save left behind is never a checkpoint
-            remove_stale_temporaries(self.folder, min_age_s=0.0)
+        if trainer.is_main_process:
+            self.check_writable()
+            remove_stale_temporaries(self.folder, min_age_s=0.0)  # what a killed save left behind is never a checkpoint
 
     def fire(self, trainer: Trainer) -> None:
         self.save(trainer)
@@ -83,12 +111,16 @@ class Checkpoint(_Periodic):
         trainer.save(path)
         self.last_path = path
         if trainer.is_main_process:
-            self.prune()
+            self.prune(trainer.step)
         return path
 
-    def prune(self) -> list[Path]:
-        """Delete checkpoints beyond the newest ``keep_last`` intact ones; returns them."""
-        return prune_checkpoints(self.folder, self.keep_last, self.pattern)
+    def prune(self, current_step: int | None = None) -> list[Path]:
+        """Delete checkpoints beyond the newest ``keep_last`` intact ones; returns them.
+
+        Files recording a step newer than ``current_step`` (the run was resumed from an
+        older checkpoint) are never deleted.
+        """
+        return prune_checkpoints(self.folder, self.keep_last, self.pattern, current_step=current_step)
 
     def on_fit_end(self, trainer: Trainer) -> None:
         if self.at_end and (self.last_path is None or self.last_path != self.path_for(trainer.step)):

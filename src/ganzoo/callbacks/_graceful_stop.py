@@ -19,7 +19,10 @@ class GracefulStop(Callback):
 
     The first signal sets a flag; after the running generator step completes, ``fit``
     stops with ``KeyboardInterrupt``, so a :class:`Checkpoint` saves a consistent state.
-    A second Ctrl-C interrupts at once. Signal handlers are installed only in the main
+    A second Ctrl-C interrupts at once. A signal that arrives after the last step's
+    check is not lost: ``fit`` finishes and then raises ``KeyboardInterrupt`` from this
+    callback's ``on_fit_end`` (list a :class:`Checkpoint` before it, so its
+    ``on_fit_end`` saves the end state first). Signal handlers are installed only in the main
     thread, for the duration of ``fit``.
 
     Args:
@@ -60,6 +63,8 @@ class GracefulStop(Callback):
 
     def on_fit_end(self, trainer: Trainer) -> None:
         self._restore()
+        if self.requested is not None:  # the signal came after the last step's check: still act on it
+            raise KeyboardInterrupt(f"stopped by signal {self.requested} at the end of fit (step {trainer.step})")
 
     def on_interrupt(self, trainer: Trainer, error: BaseException) -> None:
         self._restore()

@@ -69,3 +69,15 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(module.weight, 1.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
+
+
+def check_noise(model: nn.Module, z: torch.Tensor, latent_dim: int) -> None:
+    """Raise a :class:`~ganzoo.ConfigError` unless ``z`` is ``(batch, latent_dim)`` (or ``(batch, latent_dim, 1, 1)``)."""
+    if z.dim() < 2 or z.shape[1] != latent_dim or z[0].numel() != latent_dim:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"{type(model).__name__} takes noise of shape (batch, latent_dim={latent_dim}), got z of shape "
+            f"{tuple(z.shape)}; draw z = torch.randn(batch, {latent_dim}), or build the generator with "
+            f"latent_dim={z.shape[1] if z.dim() >= 2 else z.shape[-1]} to match your noise"
+        )

@@ -23,7 +23,7 @@ from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
 from ._conditional import check_labels, check_num_classes, label_embedding, projection_embedding
-from ._layers import NORMS, Conv2d, activation, dcgan_init, norm_2d
+from ._layers import NORMS, Conv2d, activation, check_noise, dcgan_init, norm_2d
 
 __all__ = ["DCGANGenerator", "DCGANCritic", "dcgan_layout"]
 
@@ -125,6 +125,7 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Map noise ``(batch, latent_dim)`` (or ``(batch, latent_dim, 1, 1)``) to images;
         ``labels`` (class indices, shape ``(batch,)``) only and always with ``num_classes``."""
+        check_noise(self, z, self.latent_dim)
         if self.label_embedding is None:
             if labels is not None:
                 check_labels(labels, None, z.shape[0], "DCGANGenerator(z)")

@@ -21,7 +21,7 @@ from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
 from ._conditional import check_labels, check_num_classes, label_embedding, projection_embedding
-from ._layers import ACTIVATIONS
+from ._layers import ACTIVATIONS, check_noise
 from ._layers import activation as make_activation
 
 __all__ = ["MLPGenerator", "MLPCritic"]
@@ -120,6 +120,7 @@ class MLPGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Map noise ``(batch, latent_dim)`` to samples ``(batch, *out_shape)``; ``labels``
         (class indices, shape ``(batch,)``) only and always with ``num_classes``."""
+        check_noise(self, z, self.latent_dim)
         if self.label_embedding is None:
             if labels is not None:
                 check_labels(labels, None, z.shape[0], "MLPGenerator(z)")
