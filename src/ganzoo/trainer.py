@@ -684,7 +684,7 @@ class Trainer:
 
         Each component is first built on the ``meta`` device (no memory) and its
         parameters counted: a checkpoint asking for more than ``max_parameters``
-        (default :data:`ganzoo._rebuild.MAX_PARAMETERS`, 1e9) is refused, since a
+        (default 10**9) is refused, since a
         hostile file could otherwise exhaust memory. Pass ``max_parameters=None`` for a
         file you trust.
 
