@@ -55,10 +55,14 @@ def one_thread():
 GENERATOR_KWARGS = {
     "dcgan": {"latent_dim": 8, "image_size": 16, "channels": 3, "width": 4},
     "mlp": {"latent_dim": 4, "out_shape": (2,), "hidden": (16, 16)},
+    "resnet": {"channels": 3, "blocks": 1, "width": 4},
 }
+#: Input shapes (without the batch) of models that take no noise or have no ``in_shape``.
+MODEL_INPUT_SHAPES = {"resnet": (3, 16, 16), "patchgan": (3, 32, 32)}
 CRITIC_KWARGS = {
     "dcgan": {"image_size": 16, "channels": 3, "width": 4, "norm": "none"},
     "mlp": {"in_shape": (2,), "hidden": (16, 16)},
+    "patchgan": {"channels": 3, "width": 4},
 }
 LOSS_KWARGS: dict[str, dict] = {"bce": {"real_label": 0.9}}
 REGULARIZER_KWARGS: dict[str, dict] = {"weight_clipping": {"clip": 0.05}}

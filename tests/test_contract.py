@@ -10,13 +10,26 @@ import torch
 import ganzoo
 from ganzoo.regularizers import has_penalty
 
-from conftest import CRITIC_KWARGS, GENERATOR_KWARGS, LOSS_KWARGS, REGULARIZER_KWARGS
+from conftest import CRITIC_KWARGS, GENERATOR_KWARGS, LOSS_KWARGS, MODEL_INPUT_SHAPES, REGULARIZER_KWARGS
 from helpers import toy_pair
 
 
 def test_every_registered_model_has_test_arguments():
     assert set(ganzoo.list_generators()) <= set(GENERATOR_KWARGS), "add small kwargs to tests/conftest.py"
     assert set(ganzoo.list_critics()) <= set(CRITIC_KWARGS), "add small kwargs to tests/conftest.py"
+
+
+def _generator_input(g: torch.nn.Module, name: str, n: int) -> torch.Tensor:
+    """Noise for noise-to-sample generators, an image batch for image-to-image ones (resnet)."""
+    return torch.randn(n, g.latent_dim) if hasattr(g, "latent_dim") else torch.randn(n, *MODEL_INPUT_SHAPES[name])
+
+
+def _generator_output_shape(g: torch.nn.Module, name: str) -> tuple[int, ...]:
+    return tuple(g.out_shape) if hasattr(g, "out_shape") else MODEL_INPUT_SHAPES[name]
+
+
+def _critic_input(d: torch.nn.Module, name: str, n: int) -> torch.Tensor:
+    return torch.randn(n, *(d.in_shape if hasattr(d, "in_shape") else MODEL_INPUT_SHAPES[name]))
 
 
 def _round_trip(module: torch.nn.Module) -> torch.nn.Module:
@@ -32,13 +45,13 @@ class TestGeneratorContract:
 
     def test_shape_and_finite(self, name):
         g = self.build(name)
-        out = g(torch.randn(5, g.latent_dim))
-        assert out.shape == (5, *g.out_shape)
+        out = g(_generator_input(g, name, 5))
+        assert out.shape == (5, *_generator_output_shape(g, name))
         assert torch.isfinite(out).all()
 
     def test_gradients_reach_every_parameter(self, name):
         g = self.build(name)
-        (g(torch.randn(5, g.latent_dim)) * torch.randn(5, *g.out_shape)).sum().backward()
+        (g(_generator_input(g, name, 5)) * torch.randn(5, *_generator_output_shape(g, name))).sum().backward()
         for pname, p in g.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, pname
 
@@ -48,7 +61,7 @@ class TestGeneratorContract:
         assert config["kind"] == "generator" and config["name"] == name
         clone = _round_trip(g)
         g.eval(), clone.eval()
-        z = torch.randn(3, g.latent_dim)
+        z = _generator_input(g, name, 3)
         assert torch.equal(g(z), clone(z))
 
 
@@ -59,19 +72,21 @@ class TestCriticContract:
 
     def test_one_finite_score_per_sample(self, name):
         d = self.build(name)
-        scores = d(torch.randn(5, *d.in_shape))
-        assert scores.shape == (5,) and torch.isfinite(scores).all()
+        scores = d(_critic_input(d, name, 5))
+        # one score per sample, or a batch-first score map (patch critics, DESIGN.md)
+        assert scores.shape[0] == 5 and (scores.dim() == 1 or name == "patchgan") and torch.isfinite(scores).all()
 
     def test_gradients_reach_every_parameter(self, name):
         d = self.build(name)
-        (d(torch.randn(5, *d.in_shape)) * torch.randn(5)).sum().backward()
+        scores = d(_critic_input(d, name, 5))
+        (scores * torch.randn_like(scores)).sum().backward()
         for pname, p in d.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, pname
 
     def test_double_backward_works(self, name):
         d = self.build(name)
         penalty = ganzoo.create_regularizer("gradient_penalty").penalty(
-            d, torch.randn(4, *d.in_shape), torch.randn(4, *d.in_shape)
+            d, _critic_input(d, name, 4), _critic_input(d, name, 4)
         )
         penalty.backward()
         assert torch.isfinite(penalty)
@@ -80,7 +95,7 @@ class TestCriticContract:
         d = self.build(name)
         clone = _round_trip(d)
         d.eval(), clone.eval()
-        x = torch.randn(3, *d.in_shape)
+        x = _critic_input(d, name, 3)
         assert torch.equal(d(x), clone(x))
 
 
