@@ -248,8 +248,13 @@ class BatchStream:
         """Passes completed since this stream was created."""
         return self.pass_index - self._first_pass
 
-    def next(self) -> torch.Tensor:
-        """The next batch's sample tensor."""
+    @property
+    def ends(self) -> bool:
+        """False for data that says it never ends (``endless = True``: ganzoo's samplers)."""
+        return not getattr(self.data, "endless", False)
+
+    def next(self) -> Any:
+        """The next raw batch (the game's ``prepare`` picks what it needs)."""
         batch = self._ahead
         if batch is _END:
             raise ConfigError(
@@ -259,7 +264,7 @@ class BatchStream:
         self.batches_in_pass += 1
         self.batches_seen += 1
         self._ahead = self._fetch()
-        return as_tensor_batch(batch)
+        return batch
 
     def position(self) -> dict[str, Any]:
         """Where the next batch comes from, as tensors and plain values (checkpointable)."""

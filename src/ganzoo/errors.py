@@ -44,4 +44,19 @@ class CheckpointError(GanzooError, RuntimeError):
 
 
 class DivergenceError(GanzooError, FloatingPointError):
-    """Training produced a NaN or inf in a loss, a penalty or a gradient."""
+    """Training produced a NaN or inf in a loss, a penalty or a gradient.
+
+    Attributes:
+        step: The generator step of the first non-finite value (None when unknown, e.g.
+            non-finite parameters found before a checkpoint).
+        terms: The non-finite terms at that step (``"critic_loss"``,
+            ``"penalty/gradient_penalty"``, ``"generator_grad_norm"`` ...).
+    """
+
+    def __init__(self, message: str, step: int | None = None, terms: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.step = step
+        self.terms = tuple(terms)
+
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, tuple[str, ...]]]:
+        return (type(self), (str(self), self.step, self.terms))

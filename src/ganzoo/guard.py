@@ -51,7 +51,6 @@ import torch
 from torch import nn
 
 from ._validation import check_choice, check_int_at_least, check_positive
-from .checkpoint import load_checkpoint
 from .errors import ConfigError, DivergenceError
 
 if TYPE_CHECKING:
@@ -97,10 +96,7 @@ def _describe(term: str) -> str:
 
 
 def _error(message: str, step: int | None = None, terms: Iterable[str] = ()) -> DivergenceError:
-    error = DivergenceError(message)
-    error.step = step  # type: ignore[attr-defined]
-    error.terms = tuple(terms)  # type: ignore[attr-defined]
-    return error
+    return DivergenceError(message, step, tuple(terms))
 
 
 class DivergenceGuard:
@@ -223,39 +219,34 @@ class DivergenceGuard:
                 )
 
     # ------------------------------------------------------------------ recovering
-    def rollback(self, trainer: Trainer, error: DivergenceError) -> None:
-        """Recover from ``error`` by going back to the last checkpoint; re-raise when not allowed.
-
-        Reloads ``trainer.last_checkpoint`` into ``trainer`` (models, optimizers, RNG
-        states, counters, history, data position) and multiplies every learning rate
-        in force at the divergence by ``lr_factor``.
-        """
+    def allow_rollback(self, trainer: Trainer, error: DivergenceError) -> None:
+        """Re-raise ``error`` unless a rollback is allowed: ``action="rollback"``, rollbacks
+        left, and a checkpoint to go back to (``trainer.last_checkpoint``). The Trainer
+        then does the rollback and reports it with :meth:`record_rollback`."""
         if self.action != "rollback":
             raise error
-        done = list(self.rollbacks)
-        if len(done) >= self.max_rollbacks:
+        if len(self.rollbacks) >= self.max_rollbacks:
             raise _error(
-                f"{error} - giving up after {len(done)} rollback(s) (max_rollbacks={self.max_rollbacks})",
-                getattr(error, "step", None),
-                getattr(error, "terms", ()),
+                f"{error} - giving up after {len(self.rollbacks)} rollback(s) (max_rollbacks={self.max_rollbacks})",
+                error.step, error.terms,
             ) from error
-        path = trainer.last_checkpoint
-        if path is None:
+        if trainer.last_checkpoint is None:
             raise _error(
                 f"{error} - and there is no checkpoint to roll back to: save checkpoints during "
                 "training (trainer.save or a checkpoint callback) to use divergence='rollback'",
-                getattr(error, "step", None),
-                getattr(error, "terms", ()),
+                error.step, error.terms,
             ) from error
-        optimizers = [trainer.generator_optimizer, trainer.critic_optimizer]
-        lrs = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
-        trainer.load_state_dict(load_checkpoint(path, map_location=trainer.device))
-        for opt, old in zip(optimizers, lrs):
-            for group, lr in zip(opt.param_groups, old):
-                group["lr"] = lr * self.lr_factor
+
+    def record_rollback(
+        self, trainer: Trainer, error: DivergenceError, path: str | os.PathLike[str], before: list[RollbackEvent]
+    ) -> None:
+        """Note a rollback the Trainer did and warn about it. Loading ``path`` replaced this
+        guard's state with the checkpoint's; ``before`` is the list of rollbacks done
+        before it, which the new one joins."""
+        done = list(before)
         event = RollbackEvent(
-            diverged_at=getattr(error, "step", None) or -1,
-            terms=tuple(getattr(error, "terms", ())),
+            diverged_at=error.step if error.step is not None else -1,
+            terms=tuple(error.terms),
             restored_step=trainer.step,
             checkpoint=os.fspath(path),
             lr_factor=self.lr_factor,
@@ -265,8 +256,14 @@ class DivergenceGuard:
             f"{error}; rolled back to {Path(path).name} (step {trainer.step}) and multiplied the "
             f"learning rates by {self.lr_factor} (rollback {len(self.rollbacks)} of at most {self.max_rollbacks})",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
+
+    def rollback(self, trainer: Trainer, error: DivergenceError) -> None:
+        """Deprecated: the Trainer rolls back itself (the guard only detects)."""
+        warnings.warn("DivergenceGuard.rollback(trainer, error) is deprecated; the Trainer rolls back on its own",
+                      DeprecationWarning, stacklevel=2)
+        trainer._roll_back(error)
 
     # ------------------------------------------------------------------ state
     def config(self) -> dict[str, Any]:

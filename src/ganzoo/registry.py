@@ -136,6 +136,10 @@ class Registry(Generic[T]):
             _set_config(obj, self.kind, name, kwargs)
         return obj
 
+    def name_of(self, builder: Any) -> str | None:
+        """The name ``builder`` is registered under (None when it is not registered)."""
+        return next((name for name, b in self._builders.items() if b is builder), None)
+
     def list(self, pattern: str | None = None) -> list[str]:
         """Sorted registered names, optionally filtered by an fnmatch pattern such as ``"dcgan*"``."""
         names = sorted(self._builders)

@@ -1,17 +1,23 @@
-"""The :class:`Trainer`: alternating critic and generator updates, AMP, checkpoints.
+"""The :class:`Trainer`: runs any :class:`~ganzoo.games.Game` with AMP, checkpoints, DDP.
 
-One generator step (see DESIGN.md)::
+One step (see DESIGN.md), for each phase of the game in order::
 
-    repeat critic_steps times:
-        real = next batch ("fresh") or the step's first batch again ("reuse")
-        fake = G(z)                                  (no grad)
-        L_C  = loss.critic_loss(C(real), C(fake)) + sum of regularizer penalties
-        one backward, one critic optimizer step; then each regularizer's after_critic_step
-    L_G = loss.generator_loss(C(G(z)))  -> backward -> generator optimizer step
+    repeat critic_steps times (a "critic_steps" phase) or once:
+        batch = next batch ("fresh") or the step's batch again ("reuse"; phases that
+                repeat once always use the step's latest batch)
+        freeze every network outside the phase
+        terms = game.losses(phase, batch, ctx)       under the phase's autocast
+        backward terms["loss"]; one step of the phase's optimizer
+        critic phases: each regularizer's after_critic_step on each of the phase's networks
+
+For the unconditional game: the critic phase minimises
+``loss.critic_loss(C(real), C(G(z))) + penalties``, the generator phase
+``loss.generator_loss(C(G(z)))``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -28,26 +34,29 @@ from ._stream import BatchStream, initial_position
 from ._validation import check_choice, check_int_at_least
 from ._version import __version__
 from .amp import AmpPolicy
-from .callbacks import Callback
+from .callbacks import Callback, ProgressBar
 from .checkpoint import checkpoint_files, load_checkpoint, save_checkpoint
 from .distributed import DistributedContext, convert_sync_batchnorm
 from .distributed import setup as setup_distributed
 from .errors import CheckpointError, ConfigError, DivergenceError
-from .games import Game, Unconditional
+from .games import GAMES, Context, Game, Phase, Unconditional
 from .guard import DivergenceGuard, as_guard
 from .history import History
 from .losses import AdversarialLoss
 from .optim import OPTIMIZERS, build_optimizer, optimizer_spec
-from .registry import LOSSES, REGULARIZERS, get_config
+from .registry import get_config
 from .regularizers import Regularizer, has_penalty
 
-__all__ = ["Trainer", "CRITIC_BATCHES", "DEFAULT_OPTIMIZER"]
+__all__ = ["Trainer", "CRITIC_BATCHES", "DEFAULT_OPTIMIZER", "DEFAULT_FP16_INIT_SCALE"]
 
 #: The accepted values of ``Trainer(critic_batches=...)``.
 CRITIC_BATCHES = ("fresh", "reuse")
 #: The optimizer spec used when none is given (the DCGAN paper's Adam settings).
 DEFAULT_OPTIMIZER: dict[str, Any] = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+#: The initial fp16 loss scale (``amp={"mode": "fp16", "init_scale": ...}`` changes it).
+DEFAULT_FP16_INIT_SCALE = 2.0**10
 OptimizerArg = torch.optim.Optimizer | Mapping[str, Any] | None
+_UNSET: Any = object()
 
 
 def _component_config(component: Any) -> dict[str, Any] | None:
@@ -79,26 +88,72 @@ def _split_compiled(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
     return model, None
 
 
+def _amp_setting(amp: str | Mapping[str, Any], fp16_init_scale: Any) -> tuple[str, float]:
+    """``(mode, fp16 init scale)`` from ``amp="bf16"`` or ``amp={"mode": ..., "init_scale": ...}``."""
+    if isinstance(amp, Mapping):
+        unknown = set(amp) - {"mode", "init_scale"}
+        if unknown:
+            raise ConfigError(f"amp={dict(amp)!r}: unknown key(s) {sorted(unknown)}; use {{'mode': 'fp16', 'init_scale': 1024}}")
+        mode, scale = amp.get("mode", "auto"), float(amp.get("init_scale", DEFAULT_FP16_INIT_SCALE))
+    else:
+        mode, scale = amp, DEFAULT_FP16_INIT_SCALE
+    if fp16_init_scale is not _UNSET:
+        warnings.warn("Trainer(fp16_init_scale=...) is deprecated; pass amp={'mode': ..., 'init_scale': ...}",
+                      DeprecationWarning, stacklevel=3)
+        scale = float(fp16_init_scale)
+    if not isinstance(mode, str):
+        raise ConfigError(f"amp={amp!r} is not valid; use 'auto', 'off', 'bf16', 'fp16' or {{'mode': ..., 'init_scale': ...}}")
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ConfigError(f"the fp16 init_scale must be a positive number, got {scale!r}")
+    return mode, scale
+
+
+def _distributed_setting(distributed: str | Mapping[str, Any], sync_batchnorm: Any) -> tuple[str, bool]:
+    """``(mode, sync_batchnorm)`` from ``"auto"`` or ``{"mode": ..., "sync_batchnorm": True}``."""
+    if isinstance(distributed, Mapping):
+        unknown = set(distributed) - {"mode", "sync_batchnorm"}
+        if unknown:
+            raise ConfigError(f"distributed={dict(distributed)!r}: unknown key(s) {sorted(unknown)}; "
+                              "use {'mode': 'auto', 'sync_batchnorm': True}")
+        mode, sync = distributed.get("mode", "auto"), bool(distributed.get("sync_batchnorm", False))
+    else:
+        mode, sync = distributed, False
+    if sync_batchnorm is not _UNSET:
+        warnings.warn("Trainer(sync_batchnorm=...) is deprecated; pass distributed={'mode': ..., 'sync_batchnorm': True}",
+                      DeprecationWarning, stacklevel=3)
+        sync = bool(sync_batchnorm)
+    return mode, sync
+
+
 class Trainer:
-    """Train a generator against a critic with any loss, regularizers and AMP policy.
+    """Train any game (a generator against a critic by default) with AMP, checkpoints, DDP.
+
+    ``Trainer(G, D, loss=..., regularizers=...)`` trains the
+    :class:`~ganzoo.games.Unconditional` game; ``Trainer(game, ...)`` any
+    :class:`~ganzoo.games.Game` (:class:`~ganzoo.games.Conditional`,
+    :class:`~ganzoo.games.CycleGAN`, your own).
 
     Args:
         generator: Maps ``(batch, latent_dim)`` noise to samples. Needs a ``latent_dim``
             attribute unless ``latent_dim`` is given.
-            Or a :class:`~ganzoo.games.Game` (``Trainer(game, ...)``; then no critic,
-            loss or regularizers: the game holds them).
+            Or a :class:`~ganzoo.games.Game` (then no critic, loss or regularizers:
+            the game holds them).
         critic: Maps samples to one score per sample (or a score map).
         loss: A loss strategy or its registry name (``"bce"``, ``"wasserstein"`` ...).
         regularizers: Regularizers or registry names (``"gradient_penalty"`` ...).
         critic_steps: Critic updates per generator update (5 for WGAN and WGAN-GP).
         amp: ``"auto"`` (default), ``"off"``, ``"bf16"`` or ``"fp16"`` (see :mod:`ganzoo.amp`).
             ``"auto"`` is fp16 with a gradient scaler on CUDA, bf16 on CPUs where bf16 is
-            faster than float32 (AMX, AMD Zen 4), else float32.
+            faster than float32 (AMX, AMD Zen 4), else float32. A dict
+            ``{"mode": "fp16", "init_scale": 1024}`` also sets the initial fp16 loss scale
+            (default 2**10; see :class:`ganzoo.AmpPolicy`).
         seed: Seeds every RNG when given, so a run is reproducible.
         generator_optimizer: A torch optimizer over the generator's parameters, or a
             spec dict (``{"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999)}``, the default).
         critic_optimizer: The same for the critic. Build it after the critic is final
             or pass a spec: spectral norm re-parametrises the critic's weights.
+        optimizers: Optimizers (or specs) by phase name, for games whose phases are not
+            called ``"generator"`` and ``"critic"``; merged with the two above.
         critic_batches: ``"fresh"`` (default): every critic update draws a new real batch,
             as in Algorithm 1 of the WGAN-GP paper. ``"reuse"``: the critic updates of one
             generator step share one real batch, as in the anime-faces notebook.
@@ -110,7 +165,7 @@ class Trainer:
         callbacks: Callbacks run by every :meth:`fit` call.
         log_every: History values are copied to the host every this many steps (one
             sync per ``log_every`` steps instead of one per step).
-        fp16_init_scale: Initial loss scale under fp16 (see :class:`ganzoo.AmpPolicy`).
+        fp16_init_scale: Deprecated: ``amp={"mode": ..., "init_scale": ...}``.
         divergence: What a NaN/inf in a loss, penalty or gradient does: ``"raise"``
             (default; :class:`~ganzoo.DivergenceError` naming the step and the term),
             ``"rollback"`` (back to the last checkpoint, lower learning rate), or a
@@ -118,19 +173,26 @@ class Trainer:
             before every checkpoint (see :mod:`ganzoo.guard`).
         distributed: ``"auto"`` (default): DistributedDataParallel when started by
             ``torchrun`` with several processes; ``"off"``; ``"on"`` (an error when
-            not launched so). See :mod:`ganzoo.distributed`.
-        sync_batchnorm: Under DDP, normalise batch-norm layers with the statistics of
-            the global batch (:class:`torch.nn.SyncBatchNorm`; CUDA only).
+            not launched so). See :mod:`ganzoo.distributed`. A dict
+            ``{"mode": "auto", "sync_batchnorm": True}`` also normalises batch-norm layers
+            with the statistics of the global batch (:class:`torch.nn.SyncBatchNorm`; CUDA only).
+        sync_batchnorm: Deprecated: ``distributed={"mode": ..., "sync_batchnorm": True}``.
         compile: Run the generator's and the critic's forward passes through
             :func:`torch.compile` (True, or a dict of its keyword arguments such as
             ``{"mode": "max-autotune"}``). Penalties run on the uncompiled critic, which
             shares the weights: torch.compile cannot differentiate twice ("torch.compile
             with aot_autograd does not currently support double backward"). Modules
             compiled beforehand are used the same way.
-        grad_norms: Log the critic's and generator's gradient norms each step (two
-            vector norms per step; False logs NaN and skips them).
+        grad_norms: Log each phase's gradient norm each step (``critic_grad_norm``,
+            ``generator_grad_norm``; one vector norm per phase; False logs NaN and skips them).
+        progress: Show progress during :meth:`fit` (tqdm in a terminal, else a plain line
+            every 10 s) unless a :class:`~ganzoo.callbacks.ProgressBar` is given; False is silent.
 
     Attributes:
+        game: The :class:`~ganzoo.games.Game` being trained.
+        networks: The game's networks by name, on the device (what checkpoints store).
+        optimizers: One optimizer per phase, by phase name.
+        amp_policies: One :class:`~ganzoo.AmpPolicy` per phase, by phase name.
         dist: The :class:`~ganzoo.distributed.DistributedContext` (rank, world size,
             device); rank 0 of 1 when not distributed.
         guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
@@ -142,7 +204,7 @@ class Trainer:
         >>> G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
         >>> D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
         >>> trainer = ganzoo.Trainer(G, D, loss="wasserstein", regularizers=["gradient_penalty"],
-        ...                          critic_steps=5, seed=0, device="cpu")
+        ...                          critic_steps=5, seed=0, device="cpu", progress=False)
         >>> data = torch.utils.data.DataLoader(torch.randn(640, 2), batch_size=64)
         >>> history = trainer.fit(data, steps=3)
         >>> len(history), trainer.critic_updates
@@ -159,45 +221,37 @@ class Trainer:
         regularizers: Iterable[Regularizer | str] = (),
         *,
         critic_steps: int = 1,
-        amp: str = "auto",
+        amp: str | Mapping[str, Any] = "auto",
         seed: int | None = None,
         generator_optimizer: OptimizerArg = None,
         critic_optimizer: OptimizerArg = None,
+        optimizers: Mapping[str, OptimizerArg] | None = None,
         critic_batches: str = "fresh",
         device: torch.device | str | None = None,
         channels_last: bool | str = "auto",
         latent_dim: int | None = None,
         callbacks: Iterable[Callback] = (),
         log_every: int = 10,
-        fp16_init_scale: float = 2.0**10,
+        fp16_init_scale: float = _UNSET,
         divergence: DivergenceGuard | str | Mapping[str, Any] = "raise",
-        distributed: str = "auto",
-        sync_batchnorm: bool = False,
+        distributed: str | Mapping[str, Any] = "auto",
+        sync_batchnorm: bool = _UNSET,
         compile: bool | Mapping[str, Any] = False,
         grad_norms: bool = True,
+        progress: bool = True,
     ) -> None:
-        if isinstance(generator, Game):
-            if critic is not None:
-                raise ConfigError("Trainer(game, ...) takes the game's networks from the game; pass no critic")
-            if not isinstance(generator, Unconditional):
-                raise ConfigError(
-                    f"Trainer runs the games {['unconditional']} so far, got {type(generator).__name__}; "
-                    "build the networks into ganzoo.games.Unconditional(G, D, loss=..., regularizers=...)"
-                )
-            game = generator
-            generator, critic, loss, regularizers = game.generator, game.critic, game.loss, game.regularizers
-        if not isinstance(generator, nn.Module) or not isinstance(critic, nn.Module):
-            raise ConfigError(
-                "generator and critic must be torch.nn.Module instances; build them with "
-                "ganzoo.create_generator(...) / ganzoo.create_critic(...) or write your own"
-            )
+        game = self._as_game(generator, critic, loss, regularizers, latent_dim)
+        game.check()
+        self.game: Game = game
         self.critic_steps = check_int_at_least("critic_steps", critic_steps, 1)
         self.critic_batches = check_choice("critic_batches", critic_batches, CRITIC_BATCHES)
         self.log_every = check_int_at_least("log_every", log_every, 1)
+        self.amp, self.amp_init_scale = _amp_setting(amp, fp16_init_scale)
+        self.distributed, self.sync_batchnorm = _distributed_setting(distributed, sync_batchnorm)
+        self.progress = bool(progress)
         # reliability and scale-out (ganzoo.distributed, ganzoo.guard): process group and
         # device first, then one random stream per process (rank 0 keeps `seed` itself).
-        self.distributed = distributed
-        self.dist: DistributedContext = setup_distributed(distributed, device)
+        self.dist: DistributedContext = setup_distributed(self.distributed, device)
         self.guard = as_guard(divergence)
         self.last_checkpoint: Path | None = None
         self.seed = seed
@@ -213,85 +267,85 @@ class Trainer:
         if isinstance(channels_last, str):
             check_choice("channels_last", channels_last, ("auto",))
         self._channels_last_arg = channels_last
-        self.channels_last = _has_conv(generator, critic) if channels_last == "auto" else bool(channels_last)
         self.compile = compile if isinstance(compile, Mapping) else bool(compile)
         self.grad_norms = bool(grad_norms)
-        self.loss: AdversarialLoss = LOSSES.create(loss) if isinstance(loss, str) else loss
-        if not callable(getattr(self.loss, "critic_loss", None)) or not callable(getattr(self.loss, "generator_loss", None)):
-            raise ConfigError(
-                f"loss={loss!r} is not a loss strategy; pass one of {LOSSES.list()} or an "
-                "object with critic_loss(real_scores, fake_scores) and generator_loss(fake_scores)"
-            )
-        if isinstance(regularizers, (str, Regularizer)):
-            regularizers = [regularizers]
-        self.regularizers: list[Regularizer] = [
-            REGULARIZERS.create(r) if isinstance(r, str) else r for r in regularizers
-        ]
+        self.regularizers: list[Regularizer] = list(game.regularizers)
+        self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
+
         # A module compiled by the user trains through its compiled forward; the plain module it
         # wraps (same weights) is what checkpoints store and what penalties differentiate twice.
-        generator, generator_compiled = _split_compiled(generator)
-        critic, critic_compiled = _split_compiled(critic)
-        self.latent_dim = self._find_latent_dim(generator, latent_dim)
-
+        split = {name: _split_compiled(module) for name, module in game.networks().items()}
+        self.channels_last = (_has_conv(*(plain for plain, _ in split.values())) if channels_last == "auto"
+                              else bool(channels_last))
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        self.generator = generator.to(self.device, memory_format=memory_format)
-        for reg in self.regularizers:
-            critic = reg.wrap(critic)
-        self.critic = critic.to(self.device, memory_format=memory_format)
-        self.sync_batchnorm = bool(sync_batchnorm)
-        if self.sync_batchnorm:
-            self.generator = convert_sync_batchnorm(self.generator, self.dist)
-            self.critic = convert_sync_batchnorm(self.critic, self.dist)
-        self._warn_batch_norm_with_penalty()
-        self._penalty_regs = [(self._reg_name(r), r) for r in self.regularizers if has_penalty(r)]
-        self._generator_params = [p for p in self.generator.parameters() if p.requires_grad]
-        self._critic_params = [p for p in self.critic.parameters() if p.requires_grad]
+        critic_names = {name for phase in game.phases if phase.critic for name in phase.networks}
+        self.networks: dict[str, nn.Module] = {}
+        for name, (module, _) in split.items():
+            if name in critic_names:
+                for reg in self.regularizers:
+                    module = reg.wrap(module)
+            module = module.to(self.device, memory_format=memory_format)
+            if self.sync_batchnorm:
+                module = convert_sync_batchnorm(module, self.dist)
+            game.set_network(name, module)
+            self.networks[name] = module
+        self._warn_batch_norm_with_penalty(critic_names)
+        self._params = {name: [p for p in m.parameters() if p.requires_grad] for name, m in self.networks.items()}
 
-        self.generator_optimizer = self._make_optimizer(generator_optimizer, self.generator, "generator_optimizer")
-        self.critic_optimizer = self._make_optimizer(critic_optimizer, self.critic, "critic_optimizer")
-        # the modules the updates run through: DDP wrappers under torchrun, else the modules
-        self._train_generator = self.dist.wrap(self.generator)
-        self._train_critic = self.dist.wrap(self.critic)
-        # forward passes run through these (compiled when asked); penalties use _train_critic
-        self._generator_fwd = self._forward_module(self._train_generator, generator_compiled)
-        self._critic_fwd = self._forward_module(self._train_critic, critic_compiled)
-        self.amp = amp
-        self.critic_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
-        self.generator_amp = AmpPolicy(amp, self.device, init_scale=fp16_init_scale)
-        self.fp16_init_scale = fp16_init_scale
+        specs = {"generator": generator_optimizer, "critic": critic_optimizer, **dict(optimizers or {})}
+        phase_names = [phase.name for phase in game.phases]
+        for name, spec in specs.items():
+            if spec is not None and name not in phase_names:
+                raise ConfigError(f"an optimizer was given for the phase {name!r}, but {type(game).__name__}'s phases are "
+                                  f"{phase_names}; pass optimizers={{phase name: spec}}")
+        self.optimizers: dict[str, torch.optim.Optimizer] = {
+            phase.name: self._make_optimizer(specs.get(phase.name), phase) for phase in game.phases
+        }
+        # the modules the updates run through: DDP wrappers under torchrun, else the modules;
+        # forward passes run through _forward (compiled when asked), penalties through _train
+        self._train = {name: self.dist.wrap(m) for name, m in self.networks.items()}
+        self._forward = {name: self._forward_module(self._train[name], split[name][1]) for name in self.networks}
+        self.amp_policies: dict[str, AmpPolicy] = {
+            phase.name: AmpPolicy(self.amp, self.device, init_scale=self.amp_init_scale) for phase in game.phases
+        }
         self.callbacks: list[Callback] = list(callbacks)
-        #: The game this trainer runs (:class:`~ganzoo.games.Unconditional`).
-        self.game = Unconditional(self.generator, self.critic, self.loss, self.regularizers)
+        self._ctx = Context(
+            device=self.device, channels_last=self.channels_last, latent_dim=game.latent_dim,
+            forward=self._forward, plain=self.networks, penalty_modules=self._train,
+            regularizers=self._penalty_regs, amp=next(iter(self.amp_policies.values())),
+        )
 
-        self.step = 0  # generator updates done
+        self.step = 0  # generator steps (one iteration of every phase) done
         self.critic_updates = 0
         self.epoch = 0
         self._history = History()
-        self._pending: list[Tensor] = []
-        self._pending_meta: list[tuple[int, tuple[str, ...]]] = []  # (step, columns not computed)
-        self._columns = ["critic_loss", "generator_loss", "wasserstein"]
-        self._columns += [f"penalty/{name}" for name, _ in self._penalty_regs]
-        self._columns += ["critic_grad_norm", "generator_grad_norm", "critic_skipped", "generator_skipped"]
+        self._pending: list[tuple[int, dict[str, Tensor]]] = []
+        self._columns: list[str] = []  # every logged column seen so far, in first-seen order
 
     # ------------------------------------------------------------------ setup helpers
     @staticmethod
-    def _find_latent_dim(generator: nn.Module, latent_dim: int | None) -> int:
-        value = latent_dim if latent_dim is not None else getattr(generator, "latent_dim", None)
-        if value is None:
+    def _as_game(generator: Any, critic: Any, loss: Any, regularizers: Any, latent_dim: int | None) -> Game:
+        if not isinstance(generator, Game):
+            return Unconditional(generator, critic, loss, regularizers, latent_dim=latent_dim)
+        if critic is not None or loss != "bce" or (regularizers != () and regularizers != []):
             raise ConfigError(
-                f"cannot tell the noise size of {type(generator).__name__}: give it a "
-                "`latent_dim` attribute or pass Trainer(..., latent_dim=N)"
+                f"Trainer(game, ...) takes the networks, loss and regularizers from the game; build "
+                f"them into the {type(generator).__name__} and pass no critic, loss or regularizers"
             )
-        return check_int_at_least("latent_dim", value, 1)
+        if latent_dim is not None and latent_dim != generator.latent_dim:
+            raise ConfigError(f"latent_dim={latent_dim} contradicts the game's latent_dim={generator.latent_dim}; "
+                              "set it on the game")
+        return generator
 
     @staticmethod
     def _reg_name(reg: Regularizer) -> str:
         config = _component_config(reg)
         return config["name"] if config else type(reg).__name__
 
-    def _warn_batch_norm_with_penalty(self) -> None:
+    def _warn_batch_norm_with_penalty(self, critic_names: Iterable[str]) -> None:
         per_sample = [self._reg_name(r) for r in self.regularizers if getattr(r, "per_sample", False)]
-        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.critic.modules())
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                     for name in critic_names for m in self.networks[name].modules())
         if per_sample and has_bn:
             warnings.warn(
                 f"the critic uses batch norm together with {', '.join(per_sample)}: batch norm "
@@ -299,7 +353,7 @@ class Trainer:
                 "is no longer each sample's own (Gulrajani et al. 2017, Sec. 4). Build the critic "
                 "with norm='none' or norm='layer'",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _forward_module(self, model: nn.Module, compiled: nn.Module | None) -> nn.Module:
@@ -309,18 +363,80 @@ class Trainer:
             return compiled
         return _compiled(model, self.compile) if (self.compile or compiled is not None) else model
 
-    def _make_optimizer(self, arg: OptimizerArg, model: nn.Module, name: str) -> torch.optim.Optimizer:
+    def _make_optimizer(self, arg: OptimizerArg, phase: Phase) -> torch.optim.Optimizer:
+        modules = [self.networks[name] for name in phase.networks]
         if isinstance(arg, torch.optim.Optimizer):
-            model_params = {id(p) for p in model.parameters()}
+            model_params = {id(p) for m in modules for p in m.parameters()}
             opt_params = [p for g in arg.param_groups for p in g["params"]]
             if not opt_params or any(id(p) not in model_params for p in opt_params):
                 raise ConfigError(
-                    f"{name} does not optimise the {name.split('_')[0]}'s parameters (built before "
+                    f"{phase.name}_optimizer does not optimise the {phase.name}'s parameters (built before "
                     "a regularizer re-parametrised the model?); pass a spec dict such as "
                     "{'name': 'adam', 'lr': 1e-4, 'betas': (0.0, 0.9)} and the Trainer builds it"
                 )
             return arg
-        return build_optimizer(DEFAULT_OPTIMIZER if arg is None else arg, model.parameters())
+        params = modules[0].parameters() if len(modules) == 1 else itertools.chain(*(m.parameters() for m in modules))
+        return build_optimizer(DEFAULT_OPTIMIZER if arg is None else arg, params)
+
+    # ------------------------------------------------------------------ the usual names
+    def _network(self, name: str) -> nn.Module:
+        try:
+            return self.networks[name]
+        except KeyError:
+            raise AttributeError(f"{type(self.game).__name__} has no network {name!r}; its networks: "
+                                 f"{sorted(self.networks)} (trainer.networks[name])") from None
+
+    def _phase_item(self, table: Mapping[str, Any], name: str, what: str) -> Any:
+        try:
+            return table[name]
+        except KeyError:
+            raise AttributeError(f"{type(self.game).__name__} has no phase {name!r}; its phases: "
+                                 f"{sorted(table)} (trainer.{what}[phase])") from None
+
+    @property
+    def generator(self) -> nn.Module:
+        """The network called ``"generator"`` (``trainer.networks["generator"]``)."""
+        return self._network("generator")
+
+    @property
+    def critic(self) -> nn.Module:
+        """The network called ``"critic"`` (``trainer.networks["critic"]``)."""
+        return self._network("critic")
+
+    @property
+    def generator_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer of the phase ``"generator"``."""
+        return self._phase_item(self.optimizers, "generator", "optimizers")
+
+    @property
+    def critic_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer of the phase ``"critic"``."""
+        return self._phase_item(self.optimizers, "critic", "optimizers")
+
+    @property
+    def generator_amp(self) -> AmpPolicy:
+        """The AMP policy of the phase ``"generator"``."""
+        return self._phase_item(self.amp_policies, "generator", "amp_policies")
+
+    @property
+    def critic_amp(self) -> AmpPolicy:
+        """The AMP policy of the phase ``"critic"``."""
+        return self._phase_item(self.amp_policies, "critic", "amp_policies")
+
+    @property
+    def loss(self) -> AdversarialLoss | None:
+        """The game's adversarial loss strategy (None for a game without one)."""
+        return getattr(self.game, "loss", None)
+
+    @property
+    def latent_dim(self) -> int | None:
+        """The game's noise size (None for a game without noise)."""
+        return self.game.latent_dim
+
+    @property
+    def fp16_init_scale(self) -> float:
+        """Deprecated name of :attr:`amp_init_scale`."""
+        return self.amp_init_scale
 
     # ------------------------------------------------------------------ training
     @property
@@ -336,6 +452,7 @@ class Trainer:
         *,
         epochs: int | None = None,
         callbacks: Iterable[Callback] = (),
+        progress: bool | None = None,
     ) -> History:
         """Train for ``steps`` more generator steps, or ``epochs`` more passes over ``data``.
 
@@ -344,10 +461,11 @@ class Trainer:
 
         Args:
             data: An iterable of batches: a DataLoader, a ganzoo sampler, any iterable of
-                tensors or ``(samples, labels)`` tuples.
+                what the game reads (tensors, ``(images, labels)`` tuples, ``{"x", "y"}`` dicts).
             steps: Generator steps to run.
             epochs: Passes over ``data`` to run (the step that ends a pass finishes).
             callbacks: Extra callbacks for this call only.
+            progress: Override the trainer's ``progress`` setting for this call.
 
         Returns:
             The full :attr:`history`.
@@ -359,12 +477,19 @@ class Trainer:
         else:
             check_int_at_least("epochs", epochs, 0)
         callbacks = [*self.callbacks, *callbacks]
+        target = self.step + steps if steps is not None else None
+        if (self.progress if progress is None else progress) and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+            callbacks.append(ProgressBar(total=target, desc="ganzoo"))
         if not self.dist.is_main:  # sample grids, logs ...: rank 0 only
             callbacks = [cb for cb in callbacks if not getattr(cb, "main_process_only", False)]
         stream = self._batch_stream(data)
-        target = self.step + steps if steps is not None else None
-        self.generator.train()
-        self.critic.train()
+        if epochs is not None and not stream.ends:
+            raise ConfigError(
+                f"fit(epochs={epochs}) on data that never ends ({type(data).__name__} is an endless sampler); "
+                "pass fit(steps=N) instead, or a DataLoader over a dataset"
+            )
+        for module in self.networks.values():
+            module.train()
         for cb in callbacks:
             cb.on_fit_start(self)
         try:
@@ -382,7 +507,7 @@ class Trainer:
                         for cb in callbacks:
                             cb.on_epoch_end(self)
                 except DivergenceError as error:
-                    self.guard.rollback(self, error)  # re-raises unless divergence="rollback"
+                    self._roll_back(error)  # re-raises unless divergence="rollback"
         except BaseException as error:
             self._flush()
             for cb in callbacks:
@@ -390,7 +515,7 @@ class Trainer:
             raise
         finally:
             self._park_stream()
-        self.dist.sync_buffers(self.generator, self.critic)  # rank 0's batch-norm statistics everywhere
+        self.dist.sync_buffers(*self.networks.values())  # rank 0's batch-norm statistics everywhere
         self._flush()
         for cb in callbacks:
             cb.on_fit_end(self)
@@ -416,97 +541,77 @@ class Trainer:
             self._data_position = self._stream.position()
             self._stream = None
 
-    def _to_device(self, batch: Tensor) -> Tensor:
-        if not batch.is_floating_point():
-            raise ConfigError(f"real batches must be floating point, got {batch.dtype}")
-        if self.device.type == "cuda" and batch.device.type == "cpu":
-            # A copy from pinned memory runs asynchronously (DataLoader(pin_memory=True) pins already).
-            batch = (batch if batch.is_pinned() else batch.pin_memory()).to(self.device, non_blocking=True)
-        else:
-            batch = batch.to(self.device)
-        if self.channels_last and batch.dim() == 4:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch
-
-    def _noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.latent_dim, device=self.device)
+    def _freeze_outside(self, phase: Phase) -> list[nn.Parameter]:
+        """Stop gradients into every network outside ``phase``; returns what to unfreeze."""
+        frozen = [p for name, params in self._params.items() if name not in phase.networks for p in params]
+        for p in frozen:
+            p.requires_grad_(False)
+        return frozen
 
     def _train_step(self, stream: BatchStream) -> None:
-        # forward passes may be compiled; penalties differentiate twice, so they run on the
-        # uncompiled (DDP-wrapped under torchrun) critic that shares the weights
-        G, C, C_penalty, C_plain = self._generator_fwd, self._critic_fwd, self._train_critic, self.critic
-        c_amp, g_amp = self.critic_amp, self.generator_amp
-        skipped_before = (c_amp.skipped_tensor(), g_amp.skipped_tensor())
-        real: Tensor | None = None
-        critic_losses: list[Tensor] = []
-        penalty_values: dict[str, list[Tensor]] = {name: [] for name, _ in self._penalty_regs}
-        critic_grad_norm = generator_grad_norm = None
-        for i in range(self.critic_steps):
-            if real is None or self.critic_batches == "fresh":
-                real = self._to_device(stream.next())
-            with torch.no_grad(), c_amp.autocast():
-                fake = G(self._noise(real.shape[0]))
-            fake = fake.to(real.dtype)
-            with c_amp.autocast():
-                loss_c = self.loss.critic_loss(C(real), C(fake))
-            total = loss_c
-            for name, reg in self._penalty_regs:
-                every = getattr(reg, "every", 1)
-                if self.critic_updates % every == 0:  # lazy regularization: 1 update in `every`, scaled
-                    value = reg.penalty(C_penalty, real, fake, c_amp)
-                    total = total + (value * every if every > 1 else value)
-                    penalty_values[name].append(value.detach().float())
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            c_amp.backward(total)
-            if self.grad_norms and i == self.critic_steps - 1:
-                c_amp.unscale_(self.critic_optimizer)
-                critic_grad_norm = _grad_norm(self._critic_params)
-            c_amp.step(self.critic_optimizer)
-            for reg in self.regularizers:
-                reg.after_critic_step(C_plain)
-            self.critic_updates += 1
-            critic_losses.append(loss_c.detach())
-
-        for p in self._critic_params:  # the generator step needs no critic weight gradients
-            p.requires_grad_(False)
-        try:
-            with g_amp.autocast():
-                loss_g = self.loss.generator_loss(C(G(self._noise(real.shape[0]))))
-            self.generator_optimizer.zero_grad(set_to_none=True)
-            g_amp.backward(loss_g)
-        finally:
-            for p in self._critic_params:
-                p.requires_grad_(True)
-        if self.grad_norms:
-            g_amp.unscale_(self.generator_optimizer)
-            generator_grad_norm = _grad_norm(self._generator_params)
-        g_amp.step(self.generator_optimizer)
+        game, ctx = self.game, self._ctx
+        skipped_before = {name: amp.skipped_tensor() for name, amp in self.amp_policies.items()}
+        for values in ctx.penalty_values.values():
+            values.clear()
+        terms: dict[str, list[Tensor]] = {}
+        grad_norms: dict[str, Tensor] = {}
+        batch: Any = None
+        for phase in game.phases:
+            repeats = self.critic_steps if phase.repeats == "critic_steps" else 1
+            amp, optimizer = self.amp_policies[phase.name], self.optimizers[phase.name]
+            ctx.phase, ctx.amp = phase, amp
+            frozen = self._freeze_outside(phase)
+            try:
+                for i in range(repeats):
+                    if batch is None or (i > 0 and self.critic_batches == "fresh"):
+                        batch = game.prepare(stream.next(), ctx)
+                    ctx.critic_updates = self.critic_updates
+                    with amp.autocast():
+                        out = game.losses(phase.name, batch, ctx)
+                    total = self._total_loss(out, phase)
+                    optimizer.zero_grad(set_to_none=True)
+                    amp.backward(total)
+                    if self.grad_norms and i == repeats - 1:
+                        amp.unscale_(optimizer)
+                        grad_norms[phase.name] = _grad_norm([p for n in phase.networks for p in self._params[n]])
+                    amp.step(optimizer)
+                    if phase.critic:
+                        for reg in self.regularizers:
+                            for name in phase.networks:
+                                reg.after_critic_step(self.networks[name])
+                        self.critic_updates += 1
+                    for key, value in out.items():
+                        if key != "loss":
+                            terms.setdefault(key, []).append(value.detach())
+            finally:
+                for p in frozen:
+                    p.requires_grad_(True)
+                ctx.phase = None
         self.step += 1
-        self._log_step(critic_losses, loss_g, penalty_values, critic_grad_norm, generator_grad_norm, skipped_before)
+        self._log_step(terms, grad_norms, skipped_before)
 
-    def _log_step(
-        self,
-        critic_losses: list[Tensor],
-        loss_g: Tensor,
-        penalty_values: dict[str, list[Tensor]],
-        critic_grad_norm: Tensor | None,
-        generator_grad_norm: Tensor | None,
-        skipped_before: tuple[Tensor, Tensor],
-    ) -> None:
-        """Queue this step's values as one device tensor; :meth:`_flush` copies them to the host."""
-        loss_c_mean = torch.stack(critic_losses).float().mean()
-        device = loss_c_mean.device
-        nan = torch.full((), math.nan, device=device)
-        wasserstein = -loss_c_mean if getattr(self.loss, "estimates_wasserstein", False) else nan
-        values = [loss_c_mean, loss_g.detach().float(), wasserstein]
-        values += [torch.stack(v).mean() if v else nan for v in penalty_values.values()]
-        values += [nan if g is None else g for g in (critic_grad_norm, generator_grad_norm)]
-        values += [self.critic_amp.skipped_tensor() - skipped_before[0], self.generator_amp.skipped_tensor() - skipped_before[1]]
-        self._pending.append(torch.stack([v.reshape(()).to(device, torch.float32) for v in values]))
-        absent = tuple(f"penalty/{name}" for name, v in penalty_values.items() if not v)  # lazy penalties
-        if critic_grad_norm is None:
-            absent += ("critic_grad_norm", "generator_grad_norm")
-        self._pending_meta.append((self.step, absent))
+    def _total_loss(self, out: Any, phase: Phase) -> Tensor:
+        total = out.get("loss") if isinstance(out, Mapping) else None
+        if not isinstance(total, Tensor) or total.numel() != 1:
+            raise ConfigError(
+                f"{type(self.game).__name__}.losses({phase.name!r}, ...) must return a dict with a scalar tensor "
+                f"'loss' (the total to minimise) and any logged terms; got {type(out).__name__}"
+                + (f" with keys {sorted(out)}" if isinstance(out, Mapping) else "")
+            )
+        return total
+
+    def _log_step(self, terms: dict[str, list[Tensor]], grad_norms: dict[str, Tensor],
+                  skipped_before: dict[str, Tensor]) -> None:
+        """Queue this step's values on the device; :meth:`_flush` copies them to the host."""
+        row = {key: torch.stack(values).float().mean() for key, values in terms.items()}
+        for name, values in self._ctx.penalty_values.items():
+            if values:
+                row[f"penalty/{name}"] = torch.stack(values).mean()
+        for phase, norm in grad_norms.items():
+            row[f"{phase}_grad_norm"] = norm
+        for phase, amp in self.amp_policies.items():
+            row[f"{phase}_skipped"] = amp.skipped_tensor() - skipped_before[phase]
+        self._pending.append((self.step, row))
         if len(self._pending) >= self.log_every:
             self._flush()
         if self.step % self.log_every == 0:
@@ -520,82 +625,118 @@ class Trainer:
         self._flush()
         self.guard.check(self.dist.earliest if self.dist.enabled else None)
 
+    def _expected_columns(self) -> list[str]:
+        columns = [f"penalty/{name}" for name, _ in self._penalty_regs]
+        if self.grad_norms:
+            columns += [f"{phase.name}_grad_norm" for phase in self.game.phases]
+        return columns
+
     def _flush(self) -> None:
         if not self._pending:
             return
-        rows = torch.stack(self._pending).cpu().tolist()  # the one host sync per log_every steps
-        for (step, absent), row in zip(self._pending_meta, rows):
-            record = dict(zip(self._columns, row))
-            record.update(step=step, critic_skipped=int(record["critic_skipped"]),
-                          generator_skipped=int(record["generator_skipped"]))
-            self._history.append_row(record)
-            self.guard.observe(record, absent=absent)
+        device = self.device
+        flat = [v.reshape(()).to(device, torch.float32) for _, row in self._pending for v in row.values()]
+        values = iter(torch.stack(flat).cpu().tolist())  # the one host sync per log_every steps
+        if not self._columns:
+            self._columns = self._expected_columns()
+        for step, row in self._pending:
+            record = {key: next(values) for key in row}
+            for key in record:
+                if key not in self._columns:
+                    self._columns.append(key)
+            absent = [key for key in self._columns if key not in record]  # lazy penalties, not computed
+            full = {key: record.get(key, math.nan) for key in self._columns}
+            full["step"] = step
+            self._history.append_row(full)
+            self.guard.observe(full, absent=absent)
         self._pending.clear()
-        self._pending_meta.clear()
+
+    def _roll_back(self, error: DivergenceError) -> None:
+        """Go back to :attr:`last_checkpoint` and lower every learning rate (``divergence="rollback"``);
+        re-raise ``error`` when the guard's action is ``"raise"`` or no rollback is left."""
+        self.guard.allow_rollback(self, error)  # raises when not allowed
+        path = self.last_checkpoint
+        assert path is not None  # allow_rollback checked it
+        lrs = {name: [group["lr"] for group in opt.param_groups] for name, opt in self.optimizers.items()}
+        before = list(self.guard.rollbacks)
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        for name, opt in self.optimizers.items():
+            for group, lr in zip(opt.param_groups, lrs[name]):
+                group["lr"] = lr * self.guard.lr_factor
+        self.guard.record_rollback(self, error, path, before)
 
     @torch.no_grad()
-    def sample(self, n: int, z: Tensor | None = None, batch_size: int = 1024) -> Tensor:
-        """Generate ``n`` samples in eval mode without gradients (float32, on the trainer's device).
+    def sample(self, n: int | None = None, z: Tensor | None = None, batch_size: int = 1024, **inputs: Any) -> Tensor:
+        """Generate samples in eval mode without gradients (float32, on the trainer's device).
 
         Args:
-            n: Number of samples.
+            n: Number of samples (may be left out when the inputs give it).
             z: Optional noise ``(n, latent_dim)`` (e.g. a fixed grid of noise to compare
                 snapshots); drawn fresh when None.
             batch_size: Generate in chunks of this size.
+            inputs: What the game's :meth:`~ganzoo.games.Game.sample` takes besides noise:
+                ``labels=`` for :class:`~ganzoo.games.Conditional`, ``x=``/``y=`` for
+                :class:`~ganzoo.games.CycleGAN`.
         """
-        check_int_at_least("n", n, 1)
-        if z is None:
-            z = self._noise(n)
-        elif z.shape[0] != n:
-            raise ConfigError(f"z has {z.shape[0]} rows but n={n}")
-        was_training = self.generator.training
-        self.generator.eval()
+        if n is not None:
+            check_int_at_least("n", n, 1)
+        check_int_at_least("batch_size", batch_size, 1)
+        if z is not None:
+            inputs["z"] = z
+        modes = {name: m.training for name, m in self.networks.items()}
+        for module in self.networks.values():
+            module.eval()
         try:
-            chunks = [self.generator(c.to(self.device)).float().contiguous() for c in z.split(batch_size)]
+            return self.game.sample(n, self._ctx, batch_size=batch_size, **inputs)
         finally:
-            self.generator.train(was_training)
-        return torch.cat(chunks)
+            for name, module in self.networks.items():
+                module.train(modes[name])
 
     # ------------------------------------------------------------------ state
     def config(self) -> dict[str, Any]:
         """Everything needed to rebuild this trainer, as plain JSON (components whose
         config is unknown - not built from a registry - appear as None)."""
-        return {
-            "generator": _component_config(self.generator),
-            "critic": _component_config(self.critic),
-            "loss": _component_config(self.loss),
+        game_name = GAMES.name_of(type(self.game))
+        config: dict[str, Any] = {
+            "game": {"name": game_name, **self.game.config()},
+            "networks": {name: _component_config(m) for name, m in self.networks.items()},
+            "loss": _component_config(self.loss) if self.loss is not None else None,
             "regularizers": [_component_config(r) for r in self.regularizers],
-            "generator_optimizer": optimizer_spec(self.generator_optimizer),
-            "critic_optimizer": optimizer_spec(self.critic_optimizer),
+            "optimizers": {name: optimizer_spec(opt) for name, opt in self.optimizers.items()},
             "trainer": {
                 "critic_steps": self.critic_steps,
-                "amp": self.amp,
+                "amp": self.amp if self.amp_init_scale == DEFAULT_FP16_INIT_SCALE
+                else {"mode": self.amp, "init_scale": self.amp_init_scale},
                 "seed": self.seed,
                 "critic_batches": self.critic_batches,
                 "channels_last": self._channels_last_arg,
-                "latent_dim": self.latent_dim,
                 "log_every": self.log_every,
-                "fp16_init_scale": self.fp16_init_scale,
                 "divergence": self.guard.config(),
-                "distributed": self.distributed,
-                "sync_batchnorm": self.sync_batchnorm,
+                "distributed": {"mode": self.distributed, "sync_batchnorm": True} if self.sync_batchnorm
+                else self.distributed,
                 "compile": self.compile,
                 "grad_norms": self.grad_norms,
+                "progress": self.progress,
             },
         }
+        for name in ("generator", "critic"):  # the names before games (read by older tools)
+            if name in self.networks:
+                config[name] = config["networks"][name]
+            if name in self.optimizers:
+                config[f"{name}_optimizer"] = config["optimizers"][name]
+        return config
 
     def state_dict(self) -> dict[str, Any]:
-        """The full training state: models, optimizers, scalers, RNGs, counters, history, config."""
+        """The full training state: networks, optimizers, scalers, game state (pools), RNGs,
+        counters, history, data position and config."""
         return {
             "ganzoo_version": __version__,
             "torch_version": str(torch.__version__),
             "config": json.dumps(self.config()),
-            "generator": self.generator.state_dict(),
-            "critic": self.critic.state_dict(),
-            "generator_optimizer": self.generator_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "generator_amp": self.generator_amp.state_dict(),
-            "critic_amp": self.critic_amp.state_dict(),
+            "networks": {name: m.state_dict() for name, m in self.networks.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "amp": {name: amp.state_dict() for name, amp in self.amp_policies.items()},
+            "game": self.game.state_dict(),
             "rng": rng_state(),
             "counters": {"step": self.step, "critic_updates": self.critic_updates, "epoch": self.epoch},
             "history": self.history.state_dict(),
@@ -604,20 +745,36 @@ class Trainer:
             "world_size": self.dist.world_size,
         }
 
+    @staticmethod
+    def _by_name(state: Mapping[str, Any], key: str, names: Iterable[str], legacy: str) -> dict[str, Any]:
+        """``state[key]`` (keyed by network or phase name), or the same from a checkpoint written
+        before games (keys ``generator``, ``critic_optimizer``, ``generator_amp`` ...)."""
+        if key in state:
+            return dict(state[key])
+        return {name: state[legacy.format(name)] for name in names}
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned into this trainer."""
-        self.generator.load_state_dict(state["generator"])
-        self.critic.load_state_dict(state["critic"])
-        self.generator_optimizer.load_state_dict(state["generator_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
-        self.generator_amp.load_state_dict(state["generator_amp"])
-        self.critic_amp.load_state_dict(state["critic_amp"])
+        """Restore what :meth:`state_dict` returned into this trainer (also reads checkpoints
+        written before games, keyed ``generator``/``critic``)."""
+        networks = self._by_name(state, "networks", self.networks, "{}")
+        optimizers = self._by_name(state, "optimizers", self.optimizers, "{}_optimizer")
+        amps = self._by_name(state, "amp", self.amp_policies, "{}_amp")
+        for table, saved, what in ((self.networks, networks, "networks"), (self.optimizers, optimizers, "phases")):
+            if set(saved) != set(table):
+                raise KeyError(f"the checkpoint holds the {what} {sorted(saved)}, this trainer has {sorted(table)}")
+        for name, module in self.networks.items():
+            module.load_state_dict(networks[name])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(optimizers[name])
+        for name, amp in self.amp_policies.items():
+            amp.load_state_dict(amps[name])
+        self.game.load_state_dict(state.get("game") or {})
         set_rng_state(state["rng"])
         counters = state["counters"]
         self.step, self.critic_updates, self.epoch = counters["step"], counters["critic_updates"], counters["epoch"]
         self._pending.clear()
-        self._pending_meta.clear()
         self._history.load_state_dict(state["history"])
+        self._columns = []
         self.guard.load_state_dict(state.get("guard"))
         self._restore_process_streams(state)
 
@@ -651,7 +808,7 @@ class Trainer:
             The path written, or None on ranks other than 0.
         """
         self._check_finite()
-        DivergenceGuard.check_parameters({"generator": self.generator, "critic": self.critic})
+        DivergenceGuard.check_parameters(self.networks)
         self.last_checkpoint = Path(path)
         if not self.dist.is_main:
             return None
@@ -667,14 +824,17 @@ class Trainer:
         critic: nn.Module | None = None,
         loss: AdversarialLoss | None = None,
         regularizers: Iterable[Regularizer] | None = None,
+        networks: Mapping[str, nn.Module] | None = None,
         callbacks: Iterable[Callback] = (),
         max_parameters: int | None = MAX_PARAMETERS,
     ) -> Trainer:
         """Rebuild a trainer from a checkpoint written by :meth:`save`, ready to continue.
 
-        Components are rebuilt from their registry configs; pass one explicitly to
-        override it or when it was not built from a registry (then the checkpoint
-        cannot describe it). Loading is safe: only tensors and plain values are read.
+        The game and its components are rebuilt from their registry configs; pass a
+        network (``generator=``, ``critic=``, or ``networks={name: module}``), the loss or
+        the regularizers explicitly to override them or when they were not built from a
+        registry (then the checkpoint cannot describe them). Loading is safe: only tensors
+        and plain values are read. Checkpoints written before games load too.
 
         ``path`` may be a folder of checkpoints: the ``*.pt`` with the highest step
         recorded inside it (:func:`ganzoo.checkpoint.checkpoint_files`) that loads is
@@ -692,7 +852,9 @@ class Trainer:
             CheckpointError: If the file is missing, corrupt or unsafe (for a folder: no
                 file in it is readable), or a component cannot be rebuilt.
         """
-        options = {"device": device, "generator": generator, "critic": critic, "loss": loss,
+        given = dict(networks or {})
+        given.update({k: v for k, v in (("generator", generator), ("critic", critic)) if v is not None})
+        options = {"device": device, "networks": given, "loss": loss,
                    "regularizers": None if regularizers is None else list(regularizers),
                    "callbacks": list(callbacks), "max_parameters": max_parameters}
         if not Path(path).is_dir():
@@ -724,8 +886,7 @@ class Trainer:
         state: Mapping[str, Any],
         *,
         device: torch.device | str | None,
-        generator: nn.Module | None,
-        critic: nn.Module | None,
+        networks: dict[str, nn.Module],
         loss: AdversarialLoss | None,
         regularizers: list[Regularizer] | None,
         callbacks: list[Callback],
@@ -744,42 +905,56 @@ class Trainer:
             if given is not None:
                 return given
             if cfg is None:
+                flag = name if name in ("generator", "critic", "loss") else f"networks={{{name!r}: ...}}"
                 raise CheckpointError(
                     f"{path}: the {name} was not built from a registry, so the checkpoint cannot "
-                    f"rebuild it; pass Trainer.load(..., {name}=...) with the same architecture"
+                    f"rebuild it; pass Trainer.load(..., {flag if '=' in flag else flag + '=...'}) with the same architecture"
                 )
             return rebuild_component(path, name, cfg, max_parameters)
 
-        regs = regularizers if regularizers is not None else [
-            rebuild("regularizer", None, c) for c in config["regularizers"]
-        ]
-        for name in ("generator_optimizer", "critic_optimizer"):
-            if config.get(name) is None:
+        options = dict(config["trainer"])
+        options.pop("seed", None)  # the RNG state below replaces re-seeding
+        # settings written before games: fp16_init_scale, sync_batchnorm and latent_dim were trainer keywords
+        if "fp16_init_scale" in options:
+            options["amp"] = {"mode": options.get("amp", "auto"), "init_scale": options.pop("fp16_init_scale")}
+        if "sync_batchnorm" in options:
+            sync = options.pop("sync_batchnorm")
+            options["distributed"] = {"mode": options.get("distributed", "auto"), "sync_batchnorm": bool(sync)}
+        game_config = dict(config.get("game") or {"name": "unconditional"})
+        if "latent_dim" in options:
+            game_config.setdefault("latent_dim", options.pop("latent_dim"))
+        net_configs = config.get("networks") or {k: config.get(k) for k in ("generator", "critic")}
+        optimizer_specs = config.get("optimizers") or {k: config.get(f"{k}_optimizer") for k in ("generator", "critic")}
+        for name, spec in optimizer_specs.items():
+            if spec is None:
                 raise CheckpointError(
-                    f"{path}: the {name} is not a built-in torch optimizer ({', '.join(OPTIMIZERS)}), so "
+                    f"{path}: the {name}_optimizer is not a built-in torch optimizer ({', '.join(OPTIMIZERS)}), so "
                     "the checkpoint cannot rebuild it; load the state into a Trainer you build "
                     "yourself with trainer.load_state_dict(ganzoo.checkpoint.load_checkpoint(path))"
                 )
-        options = dict(config["trainer"])
-        options.pop("seed", None)  # the RNG state below replaces re-seeding
-        G = rebuild("generator", generator, config.get("generator"))
-        D = rebuild("critic", critic, config.get("critic"))
-        L = rebuild("loss", loss, config.get("loss"))
+        unknown = set(networks) - set(net_configs)
+        if unknown:
+            raise CheckpointError(f"{path}: Trainer.load got networks {sorted(unknown)} the checkpoint does not have "
+                                  f"(it has {sorted(net_configs)})")
+        game_name = game_config.pop("name", None)
         try:
-            trainer = cls(
-                generator=G,
-                critic=D,
-                loss=L,
-                regularizers=regs,
-                generator_optimizer=config["generator_optimizer"],
-                critic_optimizer=config["critic_optimizer"],
-                device=device,
-                callbacks=callbacks,
-                **options,
-            )
+            game_cls = GAMES.get(game_name)
+        except Exception:
+            raise CheckpointError(f"{path}: the game {game_name!r} is not registered (registered: {GAMES.list()}); "
+                                  "import the module that registers it before loading") from None
+        nets = {name: rebuild(name, networks.get(name), cfg) for name, cfg in net_configs.items()}
+        kwargs: dict[str, Any] = {**nets, **game_config}
+        if config.get("loss") is not None or loss is not None:
+            kwargs["loss"] = rebuild("loss", loss, config.get("loss"))
+        kwargs["regularizers"] = regularizers if regularizers is not None else [
+            rebuild("regularizer", None, c) for c in config["regularizers"]
+        ]
+        try:
+            game = game_cls(**kwargs)
+            trainer = cls(game, optimizers=optimizer_specs, device=device, callbacks=callbacks, **options)
         except (ConfigError, TypeError, ValueError, KeyError) as exc:
             raise CheckpointError(
-                f"checkpoint {str(path)!r}: its trainer settings {options!r} are not valid "
+                f"checkpoint {str(path)!r}: its settings {options!r} / game {game_config!r} are not valid "
                 f"({type(exc).__name__}: {exc}); the file was edited or damaged, resume from another checkpoint"
             ) from None
         trainer.seed = config["trainer"].get("seed")
@@ -792,7 +967,9 @@ class Trainer:
 
     def __repr__(self) -> str:
         regs = ", ".join(self._reg_name(r) for r in self.regularizers) or "none"
+        loss = f"loss={type(self.loss).__name__}, " if self.loss is not None else ""
+        amp = next(iter(self.amp_policies.values())).mode
         return (
-            f"Trainer(loss={type(self.loss).__name__}, regularizers=[{regs}], critic_steps={self.critic_steps}, "
-            f"amp={self.critic_amp.mode!r}, device={str(self.device)!r}, step={self.step})"
+            f"Trainer(game={type(self.game).__name__}, {loss}regularizers=[{regs}], critic_steps={self.critic_steps}, "
+            f"amp={amp!r}, device={str(self.device)!r}, step={self.step})"
         )

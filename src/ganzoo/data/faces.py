@@ -327,6 +327,9 @@ class FacesSampler:
     Iterating twice with a seed gives the same sequence both times.
     """
 
+    #: It never ends: ``fit(steps=N)``, not ``fit(epochs=N)``.
+    endless = True
+
     def __init__(self, dataset: SyntheticFaces, batch_size: int = 64, seed: int | None = None) -> None:
         self.dataset = dataset
         self.batch_size = check_int_at_least("batch_size", batch_size, 1)

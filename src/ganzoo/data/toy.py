@@ -100,6 +100,9 @@ class ToySampler:
     Iterating twice with a seed gives the same sequence both times.
     """
 
+    #: It never ends: ``fit(steps=N)``, not ``fit(epochs=N)``.
+    endless = True
+
     def __init__(self, distribution: ToyDistribution, batch_size: int = 256, seed: int | None = None) -> None:
         self.distribution = distribution
         self.batch_size = check_int_at_least("batch_size", batch_size, 1)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from ._base import GAMES as _GAMES
 from ._base import Game, Phase
+from ._context import Context
+from ._cyclegan import CycleGAN
+from ._conditional import Conditional
 from ._unconditional import Unconditional
 
-__all__ = ["Game", "Phase", "GAMES", "Unconditional"]
+__all__ = ["Game", "Phase", "Context", "GAMES", "Unconditional", "Conditional", "CycleGAN"]
 
 #: The registry of games (``ganzoo.list_games()`` lists its names; register with
 #: ``@ganzoo.games.GAMES.register("name")``).
 GAMES = _GAMES
 
-for _cls in (Game, Phase, Unconditional):
+for _cls in (Game, Phase, Context, Unconditional, Conditional, CycleGAN):
     _cls.__module__ = __name__  # documented and printed under the public module
 del _cls
