@@ -180,7 +180,7 @@ def make_ganzoo(recipe: str, G, D, batches, device, name: str, *, amp: str, chan
     trainer = ganzoo.Trainer(
         copy.deepcopy(G), copy.deepcopy(D), loss, regs, critic_steps=s["critic_steps"], critic_batches="reuse",
         generator_optimizer=spec, critic_optimizer=dict(spec), device=device, amp=amp,
-        channels_last=channels_last, compile=compile,
+        channels_last=channels_last, compile=compile, progress=False,
     )
     if plain:
         _generic_critics.add(trainer.critic)  # PyTorch's generic double backward for the penalty
@@ -368,15 +368,15 @@ def _instrumented_wgan_gp_step(trainer: Any, batch: torch.Tensor, counters: dict
     that the critic's backward is taken in two calls, the loss terms then the penalty (the
     gradients accumulate to the same sum; the two graphs share nothing), so that the penalty's
     double backward can be timed on its own. Logging is left out."""
-    G, C, C_pen = trainer._generator_fwd, trainer._critic_fwd, trainer._train_critic
+    G, C, C_pen = trainer._forward["generator"], trainer._forward["critic"], trainer._train["critic"]
     c_amp, g_amp = trainer.critic_amp, trainer.generator_amp
     (_, reg), = trainer._penalty_regs
     with _region("batch to device / layout", counters, count):
-        real = trainer._to_device(batch)
+        real = trainer._ctx.to_device(batch)
     for _ in range(trainer.critic_steps):
         with _region("generator forward (no grad, critic step)", counters, count):
             with torch.no_grad(), c_amp.autocast():
-                fake = G(trainer._noise(real.shape[0]))
+                fake = G(trainer._ctx.noise(real.shape[0]))
             fake = fake.to(real.dtype)
         with _region("critic forward (real + fake)", counters, count):
             with c_amp.autocast():
@@ -390,15 +390,15 @@ def _instrumented_wgan_gp_step(trainer: Any, batch: torch.Tensor, counters: dict
             c_amp.backward(value)
         with _region("critic optimizer step", counters, count):
             c_amp.step(trainer.critic_optimizer)
-    for p in trainer._critic_params:
+    for p in trainer._params["critic"]:
         p.requires_grad_(False)
     with _region("generator step: forward (G + critic)", counters, count):
         with g_amp.autocast():
-            loss_g = trainer.loss.generator_loss(C(G(trainer._noise(real.shape[0]))))
+            loss_g = trainer.loss.generator_loss(C(G(trainer._ctx.noise(real.shape[0]))))
     trainer.generator_optimizer.zero_grad(set_to_none=True)
     with _region("generator step: backward", counters, count):
         g_amp.backward(loss_g)
-    for p in trainer._critic_params:
+    for p in trainer._params["critic"]:
         p.requires_grad_(True)
     with _region("generator optimizer step", counters, count):
         g_amp.step(trainer.generator_optimizer)
@@ -502,26 +502,24 @@ def trainer_overheads(G, D, device: str, repeats: int = 20) -> list[dict[str, An
     """Cost of the Trainer's per-step bookkeeping at this size, each piece on its own."""
     trainer = ganzoo.Trainer(copy.deepcopy(G), copy.deepcopy(D), "wasserstein", ["gradient_penalty"],
                              critic_steps=5, device=device, amp="off", channels_last=False)
-    for p in [*trainer._generator_params, *trainer._critic_params]:
+    for p in [*trainer._params["generator"], *trainer._params["critic"]]:
         p.grad = torch.randn_like(p)
     values = [torch.randn((), device=device) for _ in range(6)]
 
     def grad_norms() -> None:
-        ganzoo.trainer._grad_norm(trainer._critic_params)
-        ganzoo.trainer._grad_norm(trainer._generator_params)
+        ganzoo.trainer._grad_norm(trainer._params["critic"])
+        ganzoo.trainer._grad_norm(trainer._params["generator"])
 
     def toggle() -> None:
-        for p in trainer._critic_params:
+        for p in trainer._params["critic"]:
             p.requires_grad_(False)
-        for p in trainer._critic_params:
+        for p in trainer._params["critic"]:
             p.requires_grad_(True)
 
     def history_row() -> None:
-        trainer._pending.append(torch.stack([v.reshape(()).float() for v in values]))
-        trainer._pending_meta.append(0)
+        trainer._pending.append((0, {f"v{i}": v.reshape(()).float() for i, v in enumerate(values)}))
         if len(trainer._pending) >= 10:
             trainer._pending.clear()
-            trainer._pending_meta.clear()
 
     rows = []
     for name, fn in (("gradient norms (critic + generator)", grad_norms),

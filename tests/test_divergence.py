@@ -72,7 +72,7 @@ def test_nan_critic_stops_at_its_step_and_the_last_checkpoint_is_good(tmp_path, 
     newest = checkpoint_files(tmp_path)[0]
     assert newest.name == "ckpt-0004.pt" and [p.name for p in checkpoint_files(tmp_path)][-1] == "ckpt-0002.pt"
     state = load_checkpoint(newest)
-    assert all(torch.isfinite(t).all() for t in state["critic"].values())
+    assert all(torch.isfinite(t).all() for t in state["networks"]["critic"].values())
     with pytest.raises(DivergenceError):  # and it stays refused
         trainer.save(tmp_path / "after.pt")
     assert not (tmp_path / "after.pt").exists()
@@ -157,8 +157,8 @@ def test_fp16_overflow_skips_are_counted_not_divergence():
     torch.manual_seed(0)
     G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
     D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
-    trainer = ganzoo.Trainer(G, D, "wasserstein", ["gradient_penalty"], critic_steps=2, amp="fp16",
-                             fp16_init_scale=2.0**40, device="cpu", log_every=1)
+    trainer = ganzoo.Trainer(G, D, "wasserstein", ["gradient_penalty"], critic_steps=2,
+                             amp={"mode": "fp16", "init_scale": 2.0**40}, device="cpu", log_every=1)
     history = trainer.fit(DATA, steps=8)  # the scale starts far too high: the first updates overflow
     skipped = sum(history.column("critic_skipped"))
     assert skipped > 0 and trainer.guard.skipped["critic"] == skipped == trainer.critic_amp.skipped_steps

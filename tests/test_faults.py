@@ -141,6 +141,6 @@ def test_sigkill_never_corrupts_checkpoints_and_resume_is_exact(tmp_path):
     resumed = load_checkpoint(folder / f"ckpt-{final:06d}.pt")
     straight = load_checkpoint(reference_dir / f"ckpt-{final:06d}.pt")
     for name in ("generator", "critic"):
-        for key, value in straight[name].items():
-            assert torch.equal(resumed[name][key], value), f"{name}.{key} differs after {len(modes)} kills"
+        for key, value in straight["networks"][name].items():
+            assert torch.equal(resumed["networks"][name][key], value), f"{name}.{key} differs after {len(modes)} kills"
     assert resumed["history"]["critic_loss"].tolist() == straight["history"]["critic_loss"].tolist()

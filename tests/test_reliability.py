@@ -101,7 +101,7 @@ def test_a_checkpoint_asking_for_a_huge_model_is_refused_before_allocating(tmp_p
         Trainer.load(path, max_parameters=100)
 
     def huge(config):  # 50,000 x 50,000 hidden layers: 2.5e9 parameters, 10 GB if allocated
-        config["generator"]["kwargs"]["hidden"] = [50_000, 50_000]
+        config["networks"]["generator"]["kwargs"]["hidden"] = [50_000, 50_000]
 
     hostile = edited(path, tmp_path / "hostile.pt", huge)
     with pytest.raises(ganzoo.CheckpointError, match=r"hostile.pt.*2,500,\d{3},\d{3} parameters.*1,000,000,000"):
@@ -146,7 +146,7 @@ def test_a_tampered_config_names_the_file_and_a_folder_falls_back_past_it(tmp_pa
     else:
         def edit(config):
             if damage == "bad kwargs":
-                config["generator"]["kwargs"]["hidden"] = [-3]
+                config["networks"]["generator"]["kwargs"]["hidden"] = [-3]
             else:
                 config["trainer"]["critic_stpes"] = 2
 

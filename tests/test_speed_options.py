@@ -83,7 +83,7 @@ def test_compiled_forward_passes_with_penalty_on_the_plain_critic():
     G, D = toy_pair()
     trainer = Trainer(G, D, "wasserstein", ["gradient_penalty"], critic_steps=2, device="cpu", seed=0,
                       compile={"backend": "aot_eager"})
-    assert trainer._critic_fwd is not trainer.critic and trainer._critic_fwd._orig_mod is trainer.critic
+    assert trainer._forward["critic"] is not trainer.critic and trainer._forward["critic"]._orig_mod is trainer.critic
     history = trainer.fit(CountingLoader(), steps=2)
     assert all(math.isfinite(v) for v in history.column("penalty/gradient_penalty"))
     assert trainer.config()["trainer"]["compile"] == {"backend": "aot_eager"}
@@ -101,8 +101,8 @@ def test_precompiled_modules_train_with_the_penalty_on_the_plain_critic():
     G, D = toy_pair()
     trainer = Trainer(torch.compile(G, backend="aot_eager"), torch.compile(D, backend="aot_eager"), "wasserstein",
                       ["gradient_penalty"], critic_steps=2, device="cpu")
-    assert trainer.critic is D and trainer.generator is G and trainer._critic_fwd._orig_mod is D
-    assert not any(k.startswith("_orig_mod") for k in trainer.state_dict()["critic"])
+    assert trainer.critic is D and trainer.generator is G and trainer._forward["critic"]._orig_mod is D
+    assert not any(k.startswith("_orig_mod") for k in trainer.state_dict()["networks"]["critic"])
     trainer.fit(CountingLoader(), steps=1)
     assert math.isfinite(trainer.history[-1].penalties["gradient_penalty"])
 

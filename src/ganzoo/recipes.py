@@ -41,7 +41,7 @@ from .games import Conditional, CycleGAN
 from .losses import BCELoss, HingeLoss, WassersteinLoss
 from .registry import CRITICS, GENERATORS
 from .regularizers import GradientPenalty, SpectralNorm, WeightClipping
-from .schedules import LinearDecay
+from .callbacks import LinearDecay
 from .trainer import Trainer
 
 __all__ = ["dcgan", "wgan_clip", "wgan_gp", "sngan", "cyclegan"]
@@ -282,7 +282,7 @@ def cyclegan(
     The reference keeps the learning rate for 100 epochs and decays it linearly to zero
     over 100 more; give ``steps`` (the run's length in steps) and the recipe does the same
     scaled to the run: constant for ``steps // 2`` steps, then linear decay to zero at
-    ``steps`` (a :class:`~ganzoo.schedules.LinearDecay` callback).
+    ``steps`` (a :class:`~ganzoo.callbacks.LinearDecay` callback).
 
     Args:
         channels: Channels of both domains' images.

@@ -719,11 +719,6 @@ class Trainer:
                 "progress": self.progress,
             },
         }
-        for name in ("generator", "critic"):  # the names before games (read by older tools)
-            if name in self.networks:
-                config[name] = config["networks"][name]
-            if name in self.optimizers:
-                config[f"{name}_optimizer"] = config["optimizers"][name]
         return config
 
     def state_dict(self) -> dict[str, Any]:

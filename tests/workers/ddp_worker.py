@@ -36,7 +36,7 @@ G, D = mlp_pair()
 trainer = ganzoo.recipes.wgan_gp(generator=G, critic=D, seed=7, device="cpu", critic_steps=2, log_every=2)
 rank, world = trainer.dist.rank, trainer.dist.world_size
 report.update(rank=rank, world=world, get_rank=get_rank())
-report["wrapped"] = type(trainer._train_critic).__name__
+report["wrapped"] = type(trainer._train["critic"]).__name__
 data = ganzoo.data.grid().sampler(64, seed=100 + rank)  # each process its own stream
 history = trainer.fit(data, steps=6)
 report["history_len"] = len(history)

@@ -36,8 +36,10 @@ To resume, ``ganzoo.Trainer.load(folder)`` loads the newest readable checkpoint 
 from ._base import Callback
 from ._checkpoint import Checkpoint
 from ._collapse import CollapseWatch
+from ._ema import EMA
 from ._fid import FID
 from ._graceful_stop import GracefulStop
+from ._linear_decay import LinearDecay
 from ._loss_plot import LossPlot
 from ._metrics_log import MetricsLog
 from ._progress_bar import ProgressBar
@@ -56,10 +58,12 @@ __all__ = [
     "TensorBoard",
     "FID",
     "CollapseWatch",
+    "EMA",
+    "LinearDecay",
     "standard",
 ]
 
 for _cls in (Callback, SampleGrid, LossPlot, Checkpoint, MetricsLog, ProgressBar, GracefulStop, TensorBoard,
-             FID, CollapseWatch, standard):
+             FID, CollapseWatch, EMA, LinearDecay, standard):
     _cls.__module__ = __name__  # documented, printed and pickled under the public module
 del _cls

@@ -40,7 +40,7 @@ class FID(Callback):
             and ``values``, but loggers that flushed at ``fit``'s end before it miss it).
         n: Generated samples per evaluation (over all processes).
         features: Feature ``nn.Module`` (default torch-fidelity's Inception: see the offline notes).
-        ema: An :class:`~ganzoo.ema.EMA` to sample from instead of the trained generator.
+        ema: An :class:`~ganzoo.callbacks.EMA` to sample from instead of the trained generator.
         name: History column name.
         seed: Seed of the fixed evaluation noise.
         at_end: Also evaluate when ``fit`` ends.

@@ -1,7 +1,7 @@
 r"""Sample-quality metrics: FID, KID, Inception Score and precision/recall, through torch-fidelity.
 
 ganzoo does not reimplement Inception or the distances: it turns every kind of input (a
-:class:`~ganzoo.Trainer`, an :class:`~ganzoo.ema.EMA`, a generator, a tensor of images in
+:class:`~ganzoo.Trainer`, an :class:`~ganzoo.callbacks.EMA`, a generator, a tensor of images in
 [-1, 1], a Dataset, an image folder) into the ``uint8`` RGB batches torch-fidelity's
 TF-compatible Inception expects, extracts features batch by batch (never holding all images in
 memory), caches the real side's features on disk, and passes the feature arrays to
@@ -171,7 +171,7 @@ def _quantised_float(images: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------------------------------- sources
 def _is_generator_source(source: Any) -> bool:
-    from ..ema import EMA
+    from ..callbacks import EMA
     from ..trainer import Trainer
 
     return isinstance(source, (Trainer, EMA)) or (isinstance(source, nn.Module) and not isinstance(source, Tensor))
@@ -180,7 +180,7 @@ def _is_generator_source(source: Any) -> bool:
 def _batches(source: Any, n: int | None, batch_size: int, *, ema: Any = None, latent_dim: int | None = None,
              image_size: int | None = None) -> Iterator[Tensor]:
     """Yield image batches (float in [-1, 1] or uint8) of ``source``, at most ``n`` images."""
-    from ..ema import EMA
+    from ..callbacks import EMA
     from ..trainer import Trainer
 
     if isinstance(source, (Trainer, EMA)) or isinstance(source, nn.Module):
@@ -545,7 +545,7 @@ _DOC_KW = """
         real: The real images: a tensor ``(N, C, H, W)`` in [-1, 1] (1 or 3 channels; ``uint8``
             0-255 accepted), a Dataset (items or ``(image, label)`` pairs), a DataLoader, or an
             image folder path. Its features are cached on disk (``cache=``).
-        fake: The same kinds, or a :class:`~ganzoo.Trainer`, an :class:`~ganzoo.ema.EMA` or a
+        fake: The same kinds, or a :class:`~ganzoo.Trainer`, an :class:`~ganzoo.callbacks.EMA` or a
             generator to sample ``n`` images from (``ema=`` samples the EMA generator instead).
         n: Samples drawn from a model (10,000 by default), or the first ``n`` images of data.
         n_real: Use only the first ``n_real`` real images.
@@ -553,7 +553,7 @@ _DOC_KW = """
             input's own channels, 8-bit levels) to ``(N, d)``; default torch-fidelity's Inception
             (2048-d pool features, ``uint8`` RGB input).
         weights_path: A local Inception weights file (also ``$GANZOO_INCEPTION_WEIGHTS``).
-        ema: An :class:`~ganzoo.ema.EMA` whose averaged generator is sampled.
+        ema: An :class:`~ganzoo.callbacks.EMA` whose averaged generator is sampled.
         batch_size: Images per feature batch (and per generated batch).
         device: Where features are computed (default: the feature module's device; CUDA if
             available for Inception).
