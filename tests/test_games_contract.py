@@ -50,17 +50,22 @@ def test_an_update_changes_and_differentiates_only_its_phase(name):
     assert [s[0] for s in snapshots[:-1]] == [
         p.name for p in trainer.game.phases for _ in range(2 if p.repeats == "critic_steps" else 1)]
     for (phase, before, grads_before), (_, after, grads_after) in zip(snapshots, snapshots[1:]):
-        mine = {f"{net}." for net in phases[phase].networks}
-        for key in before:
-            inside = any(key.startswith(prefix) for prefix in mine)
-            changed = not torch.equal(before[key], after[key])
-            assert changed == inside, f"{name}: phase {phase!r} update {'left' if inside else 'changed'} {key}"
-            if inside:
-                grad = grads_after[key]
-                assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, (name, phase, key)
-            else:  # no gradient flowed into another phase's parameters
-                a, b = grads_before[key], grads_after[key]
-                assert (a is None and b is None) or torch.equal(a, b), (name, phase, key)
+        mine = phases[phase].networks
+        for net in trainer.networks:
+            keys = [k for k in before if k.startswith(f"{net}.")]
+            changed = [k for k in keys if not torch.equal(before[k], after[k])]
+            if net in mine:  # every parameter got a gradient; the weights moved
+                for key in keys:
+                    grad = grads_after[key]
+                    assert grad is not None and torch.isfinite(grad).all(), f"{name}: {phase!r} gave {key} no gradient"
+                    if grad.abs().sum() > 0:
+                        assert key in changed, f"{name}: {phase!r} has a gradient for {key} but did not step it"
+                assert changed, f"{name}: phase {phase!r} left {net} unchanged"
+            else:  # another phase's network: no step, and no gradient flowed into it
+                assert not changed, f"{name}: phase {phase!r} changed {changed}"
+                for key in keys:
+                    a, b = grads_before[key], grads_after[key]
+                    assert (a is None and b is None) or torch.equal(a, b), f"{name}: {phase!r} wrote a gradient to {key}"
     for p in (p for m in trainer.networks.values() for p in m.parameters()):
         assert p.requires_grad  # nothing left frozen after a step
 
