@@ -197,7 +197,7 @@ def _bind(args: tuple, kwargs: dict, names: tuple[str, ...], defaults: dict[str,
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)  # type: ignore[return-value]
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 class _Conv2dChain(torch.autograd.Function):

@@ -189,7 +189,7 @@ class BatchStream:
         self._pass_rng = self._rng.clone()
         self._pass_generator = None if self._generator is None else self._generator.get_state()
         if self._one_shot:
-            self._iterator = self._source  # type: ignore[assignment]
+            self._iterator: Iterator[Any] = iter(self._source)  # an iterator is its own iterator
         else:
             self._iterator = self._under_data_rng(lambda: iter(self._source))
 

@@ -202,10 +202,10 @@ class AmpPolicy:
         if self.scaler is None:
             optimizer.step()
             return self._applied
-        before = self.scale_factor()
+        before = self.scaler.scale(torch.ones((), device=self.device))
         self.scaler.step(optimizer)
         self.scaler.update()
-        skipped = self.scale_factor() < before
+        skipped = self.scaler.scale(torch.ones((), device=self.device)) < before
         self._skipped += skipped
         return ~skipped
 

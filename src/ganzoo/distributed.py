@@ -268,7 +268,7 @@ def shard_loader(data: Iterable[Any], rank: int, world_size: int, seed: int = 0)
             stacklevel=3,
         )
         return data
-    sampler = DistributedSampler(
+    sampler: DistributedSampler[Any] = DistributedSampler(
         data.dataset,
         num_replicas=world_size,
         rank=rank,

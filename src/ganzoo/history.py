@@ -87,7 +87,7 @@ class History(Sequence[StepRecord]):
         if not -n <= index < n:
             raise IndexError(f"history index {index} out of range for {n} steps")
         index %= n
-        values = {k: self._columns[k][index] for k in _FIELDS}
+        values: dict[str, Any] = {k: self._columns[k][index] for k in _FIELDS}
         for k in _INT_FIELDS:
             values[k] = int(values[k])
         penalties = {

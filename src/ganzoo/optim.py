@@ -48,13 +48,13 @@ def build_optimizer(spec: Mapping[str, Any], params: Iterable[torch.nn.Parameter
             f"optimizer spec {spec!r} is not valid; pass a torch optimizer or a dict like "
             "{'name': 'adam', 'lr': 2e-4, 'betas': (0.5, 0.999)}"
         )
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "name"}
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "name"}
     cls = OPTIMIZERS[check_choice("optimizer name", spec["name"], OPTIMIZERS)]
     _check_hyperparameters(spec, kwargs)
     params = list(params)
     if _can_fuse(cls, kwargs, params):
         try:
-            return cls(params, **kwargs, fused=True)
+            return cls(params, **kwargs, fused=True)  # type: ignore[call-arg]
         except (RuntimeError, ValueError, TypeError):
             pass  # no fused kernel for this device or dtype: torch's default below
     try:

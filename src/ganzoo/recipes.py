@@ -35,13 +35,13 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from torch import nn
 
-from .errors import ConfigError
 from ._validation import check_int_at_least
+from .callbacks import LinearDecay
+from .errors import ConfigError
 from .games import Conditional, CycleGAN
 from .losses import BCELoss, HingeLoss, WassersteinLoss
 from .registry import CRITICS, GENERATORS
 from .regularizers import GradientPenalty, SpectralNorm, WeightClipping
-from .callbacks import LinearDecay
 from .trainer import Trainer
 
 __all__ = ["dcgan", "wgan_clip", "wgan_gp", "sngan", "cyclegan"]
@@ -119,7 +119,7 @@ def _trainer(
     **trainer_kwargs: Any,
 ) -> Trainer:
     """The recipe's Trainer: the unconditional game, or the conditional one with ``num_classes``."""
-    optimizers = {"generator_optimizer": dict(optimizer), "critic_optimizer": dict(optimizer)}
+    optimizers: dict[str, Any] = {"generator_optimizer": dict(optimizer), "critic_optimizer": dict(optimizer)}
     if num_classes is None:
         return Trainer(G, D, loss, regularizers, **optimizers, **trainer_kwargs)
     game = Conditional(G, D, loss, regularizers, num_classes=num_classes)

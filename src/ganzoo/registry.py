@@ -176,7 +176,7 @@ def _set_config(obj: Any, kind: str, name: str, kwargs: dict[str, Any]) -> None:
 
 def _record_init_arguments(cls: type, kind: str, name: str) -> None:
     """Wrap ``cls.__init__`` so an instance of exactly ``cls`` records its arguments."""
-    original = cls.__init__
+    original = cls.__init__  # type: ignore[misc]  # the class attribute, wrapped below
     signature = inspect.signature(original)
 
     @functools.wraps(original)

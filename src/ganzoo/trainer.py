@@ -78,13 +78,15 @@ def _has_conv(*models: nn.Module) -> bool:
 
 
 def _compiled(model: nn.Module, options: bool | Mapping[str, Any]) -> nn.Module:
-    return torch.compile(model, **(dict(options) if isinstance(options, Mapping) else {}))
+    compiled: nn.Module = torch.compile(model, **(dict(options) if isinstance(options, Mapping) else {}))  # type: ignore[assignment]
+    return compiled
 
 
 def _split_compiled(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
     """``(plain module, torch.compile wrapper or None)`` for a module that may be compiled."""
-    if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
-        return model._orig_mod, model
+    inner = getattr(model, "_orig_mod", None)
+    if type(model).__name__ == "OptimizedModule" and isinstance(inner, nn.Module):
+        return inner, model
     return model, None
 
 
@@ -284,7 +286,7 @@ class Trainer:
             if name in critic_names:
                 for reg in self.regularizers:
                     module = reg.wrap(module)
-            module = module.to(self.device, memory_format=memory_format)
+            module = module.to(self.device, memory_format=memory_format)  # type: ignore[call-overload]
             if self.sync_batchnorm:
                 module = convert_sync_batchnorm(module, self.dist)
             game.set_network(name, module)
@@ -495,7 +497,7 @@ class Trainer:
         try:
             while True:
                 try:
-                    if not ((self.step < target) if target is not None else (stream.epochs_done < epochs)):
+                    if not ((self.step < target) if target is not None else (stream.epochs_done < (epochs or 0))):
                         self._check_finite()  # the last steps' values, before fit returns
                         break
                     epochs_before = stream.epochs_done
@@ -849,7 +851,7 @@ class Trainer:
         """
         given = dict(networks or {})
         given.update({k: v for k, v in (("generator", generator), ("critic", critic)) if v is not None})
-        options = {"device": device, "networks": given, "loss": loss,
+        options: dict[str, Any] = {"device": device, "networks": given, "loss": loss,
                    "regularizers": None if regularizers is None else list(regularizers),
                    "callbacks": list(callbacks), "max_parameters": max_parameters}
         if not Path(path).is_dir():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._validation import check_choice, check_int_at_least
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..trainer import Trainer
@@ -60,3 +61,14 @@ class _Periodic(Callback):
 
     def fire(self, trainer: Trainer) -> None:
         raise NotImplementedError
+
+
+def noise_size(trainer: Trainer, who: str) -> int:
+    """The trainer's noise size, or a clear error for a game without noise (CycleGAN)."""
+    latent_dim = trainer.latent_dim
+    if latent_dim is None:
+        raise ConfigError(
+            f"{who} samples from noise, but the {type(trainer.game).__name__} game has no latent_dim; "
+            "use it with a noise-driven game (unconditional, conditional)"
+        )
+    return latent_dim

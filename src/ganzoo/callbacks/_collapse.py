@@ -9,7 +9,7 @@ import torch
 
 from .._validation import check_int_at_least
 from ..errors import ConfigError
-from ._base import _Periodic
+from ._base import _Periodic, noise_size
 
 if TYPE_CHECKING:
     from ..trainer import Trainer
@@ -88,7 +88,7 @@ class CollapseWatch(_Periodic):
         """Check the spread now (when ``trainer.step >= start``) and log a collapse."""
         if trainer.step < self.start:
             return
-        z = torch.randn(self.n, trainer.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        z = torch.randn(self.n, noise_size(trainer, "CollapseWatch"), generator=torch.Generator().manual_seed(self.seed))
         value = self.spread(trainer.sample(self.n, z=z))
         self.spreads.append((trainer.step, value))
         if value >= self.threshold:

@@ -40,8 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int_at_least
-from ._base import Callback
 from ..errors import ConfigError
+from ._base import Callback
 
 if TYPE_CHECKING:
     from ..trainer import Trainer
@@ -112,10 +112,10 @@ class EMA(Callback):
             for mine, theirs in zip(averaged, current):
                 mine.copy_(theirs)
         else:
-            torch._foreach_lerp_(averaged, current, 1.0 - self.current_decay())
+            torch._foreach_lerp_([p.data for p in averaged], current, 1.0 - self.current_decay())
             self.updates += 1
-        for mine, theirs in zip(self.generator.buffers(), model.buffers()):
-            mine.copy_(theirs)
+        for buffer, source in zip(self.generator.buffers(), model.buffers()):
+            buffer.copy_(source)
 
     @torch.no_grad()
     def sample(self, n: int, z: Tensor | None = None, batch_size: int = 1024) -> Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int_at_least
-from ._base import Callback
+from ._base import Callback, noise_size
 
 if TYPE_CHECKING:
     from ..trainer import Trainer
@@ -92,10 +92,15 @@ class FID(Callback):
         if self.at_end and trainer.step > 0 and (not self.values or self.values[-1][0] != trainer.step):
             self.evaluate(trainer)
 
+    def _real_features_now(self) -> Tensor:
+        if self._real_features is None:
+            raise RuntimeError("FID: the real features are computed in on_fit_start; call fit() first")
+        return self._real_features
+
     @torch.no_grad()
     def _fake_features(self, trainer: Trainer, count: int, rank: int) -> Tensor:
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + rank)
-        z = torch.randn(count, trainer.latent_dim, generator=gen)
+        z = torch.randn(count, noise_size(trainer, "FID"), generator=gen)
         sample = self.ema.sample if self.ema is not None else trainer.sample
         batch = int(self.kwargs.get("batch_size", 64))
         parts = [self._extractor(sample(len(c), z=c.to(trainer.device)))["features"] for c in z.split(batch)]
@@ -119,11 +124,11 @@ class FID(Callback):
             feats = torch.cat([g.cpu() for g in gathered])[: self.n]
             value = torch.tensor([math.nan], dtype=torch.float64, device=device)
             if rank == 0:
-                value.fill_(fidelity.fid_from_features(self._real_features, feats))
+                value.fill_(fidelity.fid_from_features(self._real_features_now(), feats))
             dist.broadcast(value, 0)
             result = float(value.item())
         else:
-            result = fidelity.fid_from_features(self._real_features, feats)
+            result = fidelity.fid_from_features(self._real_features_now(), feats)
         trainer.history.set_value(trainer.step, self.name, result)
         self.values.append((trainer.step, result))
         return result

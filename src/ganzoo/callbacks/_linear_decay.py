@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from .._validation import check_choice, check_int_at_least
-from ._base import Callback
 from ..errors import ConfigError
+from ._base import Callback
 
 if TYPE_CHECKING:
     import torch

@@ -101,7 +101,7 @@ class MetricsLog(Callback):
         if self.format == ".jsonl":
             return ""
         out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow(self._columns)
+        csv.writer(out, lineterminator="\n").writerow(self._columns or [])
         return out.getvalue()
 
     def _rewrite(self, rows: list[dict[str, Any]]) -> None:

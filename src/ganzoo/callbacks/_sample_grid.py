@@ -11,7 +11,7 @@ import torch
 
 from .._validation import check_int_at_least
 from ..errors import ConfigError
-from ._base import _Periodic
+from ._base import _Periodic, noise_size
 
 if TYPE_CHECKING:
     from ..trainer import Trainer
@@ -103,7 +103,7 @@ class SampleGrid(_Periodic):
         """Save the grid for the current step now."""
         from ..plotting import save_image_grid
 
-        images = trainer.sample(self.n, z=self.noise(trainer.latent_dim))
+        images = trainer.sample(self.n, z=self.noise(noise_size(trainer, "SampleGrid")))
         path = save_image_grid(images, self.folder / f"{self.prefix}_step{trainer.step:07d}.png", nrow=self.nrow,
                                scale=self.scale)
         self.paths.append(path)

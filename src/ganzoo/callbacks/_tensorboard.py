@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .._validation import check_int_at_least
-from ._base import Callback
+from ._base import Callback, noise_size
 from ._sample_grid import SampleGrid
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class TensorBoard(Callback):
         if self.sample_every and trainer.step % self.sample_every == 0:
             from ..plotting import image_grid
 
-            images = trainer.sample(self._grids.n, z=self._grids.noise(trainer.latent_dim))
+            images = trainer.sample(self._grids.n, z=self._grids.noise(noise_size(trainer, "TensorBoard")))
             self.writer.add_image("samples", image_grid(images, nrow=self._grids.nrow), trainer.step)
 
     def flush(self, trainer: Trainer, upto: int | None = None) -> None:

@@ -46,7 +46,7 @@ def digit_scans() -> tuple[Tensor, Tensor]:
         ImportError: scikit-learn is not installed (the message says how to install it).
     """
     try:
-        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+        from sklearn.datasets import load_digits
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
             "ganzoo.data.digits needs scikit-learn (it ships the scans); install it with "

@@ -30,7 +30,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -85,12 +85,12 @@ CENTRE_JITTER = 0.03
 RADIUS_JITTER = 0.02
 BRIGHTNESS_JITTER = 0.04
 GRADIENT_JITTER = 0.04
-BACK_HAIR = {"dy": -0.05, "radius": 1.12}
-LONG_HAIR = {"half_width": 1.4, "top": -0.3}
-BUNS = {"dx": 1.5, "dy": -0.25, "radius": 0.4}
-BANGS = {"edge": -0.45, "zigzag": 0.12, "period": 0.5}
-EYES = {"dx": 0.45, "dy": 0.12, "iris": (0.24, 0.33), "rim": 0.06}
-MOUTH = {"dy": 0.6, "axes": (0.12, 0.04)}
+BACK_HAIR: dict[str, Any] = {"dy": -0.05, "radius": 1.12}
+LONG_HAIR: dict[str, Any] = {"half_width": 1.4, "top": -0.3}
+BUNS: dict[str, Any] = {"dx": 1.5, "dy": -0.25, "radius": 0.4}
+BANGS: dict[str, Any] = {"edge": -0.45, "zigzag": 0.12, "period": 0.5}
+EYES: dict[str, Any] = {"dx": 0.45, "dy": 0.12, "iris": (0.24, 0.33), "rim": 0.06}
+MOUTH: dict[str, Any] = {"dy": 0.6, "axes": (0.12, 0.04)}
 
 
 #: How many modes the faces have, 4 hair colours x 4 eye colours x 3 backgrounds x 3 hair styles = 144.

@@ -166,7 +166,10 @@ class ImageFolderDataset(Dataset[Tensor]):
         self.root = Path(root).expanduser()
         self.image_size = check_int_at_least("image_size", image_size, 1)
         self.channels = check_choice("channels", channels, (1, 3))
-        self.background = tuple(int(c) for c in background)
+        if len(tuple(background)) != 3:
+            raise ConfigError(f"background={background!r} must be an (r, g, b) tuple of 0..255 values, e.g. (255, 255, 255)")
+        r, g, b = (int(c) for c in background)
+        self.background = (r, g, b)
         self.cache = bool(cache)
         candidates, self.ignored = find_image_files(self.root, extensions)
         if not candidates:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ._base import GAMES as _GAMES
 from ._base import Game, Phase
+from ._conditional import Conditional
 from ._context import Context
 from ._cyclegan import CycleGAN
-from ._conditional import Conditional
 from ._unconditional import Unconditional
 
 __all__ = ["Game", "Phase", "Context", "GAMES", "Unconditional", "Conditional", "CycleGAN"]

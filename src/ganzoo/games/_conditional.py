@@ -140,7 +140,7 @@ class Conditional(Game):
         loss = self.loss.generator_loss(ctx["critic"](fake, labels))
         return {"loss": loss, "generator_loss": loss}
 
-    def sample(
+    def sample(  # type: ignore[override]  # takes only its own inputs
         self,
         n: int | None,
         ctx: Context,

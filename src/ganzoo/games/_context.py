@@ -125,6 +125,8 @@ class Context:
                     continue  # lazy regularization: 1 update in `every`, scaled by `every`
                 extra = {} if condition is None else {"condition": condition}
                 value = reg.penalty(module, real, fake, self.amp, **extra)
+                if value is None:
+                    continue
                 self.penalty_values[name].append(value.detach().float())
                 scaled = value * every if every > 1 else value
                 total = scaled if total is None else total + scaled

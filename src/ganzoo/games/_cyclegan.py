@@ -162,7 +162,7 @@ class CycleGAN(Game):
         total = loss + ctx.penalty("d_y", y, fake_y) + ctx.penalty("d_x", x, fake_x)
         return {"loss": total, "critic_loss": loss}
 
-    def sample(
+    def sample(  # type: ignore[override]  # takes only its own inputs
         self,
         n: int | None,
         ctx: Context,

@@ -132,7 +132,9 @@ class Unconditional(Game):
         loss = self.loss.generator_loss(ctx["critic"](ctx["generator"](ctx.noise(real.shape[0]))))
         return {"loss": loss, "generator_loss": loss}
 
-    def sample(self, n: int | None, ctx: Context, *, z: Tensor | None = None, batch_size: int = 1024) -> Tensor:
+    def sample(  # type: ignore[override]  # takes only its own inputs
+        self, n: int | None, ctx: Context, *, z: Tensor | None = None, batch_size: int = 1024
+    ) -> Tensor:
         """``n`` samples ``G(z)``, float32, from fresh noise or the given ``z``."""
         z = noise_for(n, z, ctx)
         generator = ctx.plain("generator")

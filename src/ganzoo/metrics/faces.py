@@ -292,7 +292,8 @@ def read_faces(images: Tensor, tolerance: float = FACE_TOLERANCE) -> FaceReadout
             f"(default {FACE_TOLERANCE}; above 0.21 two palette colours can both match a probe)"
         )
     parts = [_read_chunk(chunk, float(tolerance)) for chunk in images.to("cpu").split(_CHUNK)]
-    return FaceReadout(*(torch.cat(column) for column in zip(*parts)), tolerance=float(tolerance))
+    columns = [torch.cat(column) for column in zip(*parts)]
+    return FaceReadout(*columns, tolerance=float(tolerance))  # type: ignore[arg-type, misc]
 
 
 def face_coverage(images: Tensor, tolerance: float = FACE_TOLERANCE) -> ModeCoverage:

@@ -221,7 +221,7 @@ def _batches(source: Any, n: int | None, batch_size: int, *, ema: Any = None, la
         yield from data.split(batch_size)
         return
     if isinstance(source, torch.utils.data.Dataset):
-        source = torch.utils.data.DataLoader(source, batch_size=batch_size, shuffle=False)  # type: ignore[arg-type]
+        source = torch.utils.data.DataLoader(source, batch_size=batch_size, shuffle=False)
     if not isinstance(source, Iterable):
         raise ConfigError(
             f"cannot read images from a {type(source).__name__}; pass a tensor (N, C, H, W) in [-1, 1], a "
@@ -408,7 +408,7 @@ def extract_features(
     8-bit pixels, or a folder's file names, sizes and times) and the extractor (its class and
     weights), and read back next time.
     """
-    extractor = _extractor(features, weights_path, device, classifier)
+    extractor = _extractor(features, weights_path, None if device is None else torch.device(device), classifier)
     return _features_with(extractor, source, n=n, batch_size=batch_size, ema=ema, latent_dim=latent_dim,
                           image_size=image_size, cache=cache, cache_dir=cache_dir)
 
