@@ -49,9 +49,11 @@ def as_tensor_batch(batch: Any) -> torch.Tensor:
         for key in ("image", "images", "x", "input"):
             if isinstance(batch.get(key), torch.Tensor):
                 return batch[key]
+    keys = f" with keys {sorted(map(str, batch))}" if isinstance(batch, dict) else ""
     raise ConfigError(
-        f"cannot find the samples in a batch of type {type(batch).__name__}; the data must "
-        "yield tensors, (samples, labels) tuples, or dicts with an 'image' tensor"
+        f"cannot find the samples in a batch of type {type(batch).__name__}{keys}; the data must "
+        "yield tensors, (samples, labels) tuples, or dicts with a tensor under one of the keys "
+        "'image', 'images', 'x', 'input'"
     )
 
 

@@ -183,10 +183,36 @@ class DistributedContext:
         return self.device if backend == "nccl" else torch.device("cpu")
 
 
+def available_devices() -> list[str]:
+    """The device names this machine can train on (``"cpu"``, ``"cuda:0"`` ..., ``"mps"``)."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        names.append("mps")
+    return names
+
+
+def check_device(device: torch.device | str) -> torch.device:
+    """``device`` as a torch device, or a ConfigError naming the devices that exist."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        hint = " ('gpu' is called 'cuda' in PyTorch)" if str(device).lower().startswith("gpu") else ""
+        raise ConfigError(f"device={device!r} is not a device name{hint} ({exc}); this machine has "
+                          f"{available_devices()}") from None
+    if resolved.type == "cuda" and (not torch.cuda.is_available() or (resolved.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device={device!r} is not available (CUDA devices here: {torch.cuda.device_count()}); "
+                          f"this machine has {available_devices()}; pass device='cpu' or leave device out")
+    if resolved.type == "mps" and "mps" not in available_devices():
+        raise ConfigError(f"device={device!r} is not available; this machine has {available_devices()}")
+    return resolved
+
+
 def _default_device(local_rank: int, device: torch.device | str | None, distributed: bool) -> torch.device:
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = check_device(device)
     if distributed and device.type == "cuda":
         if device.index is None:
             device = torch.device("cuda", local_rank)

@@ -90,6 +90,14 @@ def _split_compiled(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
     return model, None
 
 
+def _batch_size(batch: Any) -> int | None:
+    """Rows of the first tensor in a prepared batch (a tensor, tuple/list or dict of them)."""
+    if isinstance(batch, Tensor):
+        return batch.shape[0] if batch.dim() else None
+    items = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (tuple, list)) else ()
+    return next((_batch_size(item) for item in items if isinstance(item, Tensor)), None)
+
+
 def _amp_setting(amp: str | Mapping[str, Any], fp16_init_scale: Any) -> tuple[str, float]:
     """``(mode, fp16 init scale)`` from ``amp="bf16"`` or ``amp={"mode": ..., "init_scale": ...}``."""
     if isinstance(amp, Mapping):
@@ -293,6 +301,9 @@ class Trainer:
             self.networks[name] = module
         self._warn_batch_norm_with_penalty(critic_names)
         self._params = {name: [p for p in m.parameters() if p.requires_grad] for name, m in self.networks.items()}
+        self._batch_norm_networks = [name for name, m in self.networks.items()
+                                     if any(isinstance(x, nn.modules.batchnorm._BatchNorm) for x in m.modules())]
+        self._check_next_batch = True
 
         specs = {"generator": generator_optimizer, "critic": critic_optimizer, **dict(optimizers or {})}
         phase_names = [phase.name for phase in game.phases]
@@ -492,6 +503,7 @@ class Trainer:
             )
         for module in self.networks.values():
             module.train()
+        self._check_next_batch = True
         for cb in callbacks:
             cb.on_fit_start(self)
         try:
@@ -566,7 +578,7 @@ class Trainer:
             try:
                 for i in range(repeats):
                     if batch is None or (i > 0 and self.critic_batches == "fresh"):
-                        batch = game.prepare(stream.next(), ctx)
+                        batch = self._next_batch(stream)
                     ctx.critic_updates = self.critic_updates
                     with amp.autocast():
                         out = game.losses(phase.name, batch, ctx)
@@ -591,6 +603,20 @@ class Trainer:
                 ctx.phase = None
         self.step += 1
         self._log_step(terms, grad_norms, skipped_before)
+
+    def _next_batch(self, stream: BatchStream) -> Any:
+        """The next prepared batch; the first of each fit is checked against the networks."""
+        batch = self.game.prepare(stream.next(), self._ctx)
+        if self._batch_norm_networks and _batch_size(batch) == 1:
+            raise ConfigError(
+                f"a batch of 1 sample reached batch-norm layers (in {', '.join(self._batch_norm_networks)}), which "
+                "cannot normalise one sample in training. Pass drop_last=True to the DataLoader (its last batch "
+                "is the remainder), or use a batch size above 1"
+            )
+        if self._check_next_batch:
+            self._check_next_batch = False
+            self.game.check_batch(batch, self._ctx)
+        return batch
 
     def _total_loss(self, out: Any, phase: Phase) -> Tensor:
         total = out.get("loss") if isinstance(out, Mapping) else None

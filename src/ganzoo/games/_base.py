@@ -102,6 +102,12 @@ class Game:
         """
         raise NotImplementedError(f"{type(self).__name__} must implement losses(phase, batch, ctx)")
 
+    def check_batch(self, batch: Any, ctx: Context) -> None:
+        """Check the first prepared batch of a :meth:`~ganzoo.Trainer.fit` against the networks
+        (raise :class:`~ganzoo.ConfigError` for what cannot work, warn for what looks wrong)
+        without side effects: no weight, statistic or random stream may change. The default
+        checks nothing."""
+
     def sample(self, n: int | None, ctx: Context, **inputs: Any) -> Tensor:
         """Generate samples (the Trainer calls it in eval mode, without gradients).
 

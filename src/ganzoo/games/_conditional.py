@@ -12,8 +12,9 @@ from ..losses import AdversarialLoss
 from ..models._conditional import check_labels
 from ..regularizers import Regularizer
 from ._base import GAMES, Game, Phase
+from ._checks import check_generated_like_real, check_scores, check_value_range, evaluating, private_noise, run_critic
 from ._context import Context
-from ._unconditional import build_regularizers, check_loss, generator_latent_dim, noise_for
+from ._unconditional import build_regularizers, check_loss, generator_latent_dim, noise_for, real_samples
 
 __all__ = ["Conditional"]
 
@@ -116,15 +117,28 @@ class Conditional(Game):
     def prepare(self, batch: Any, ctx: Context) -> tuple[Tensor, Tensor]:
         images, labels = _split_batch(batch)
         if not isinstance(images, Tensor) or not images.is_floating_point():
+            if isinstance(images, Tensor) and images.dtype == torch.uint8:
+                images = real_samples(images)  # raises with the conversion advice
             what = images.dtype if isinstance(images, Tensor) else type(images).__name__
             hint = (" (are the columns swapped? the batch must be (images, labels))"
                     if isinstance(labels, Tensor) and labels.is_floating_point() else "")
             raise ConfigError(f"the images of a conditional batch must be a floating-point tensor, got {what}{hint}")
+        images = real_samples(images)
         try:
             check_labels(labels, self.num_classes, images.shape[0], "the batch (images, labels)")
         except ConfigError as exc:
             raise ConfigError(f"bad labels in a training batch: {exc}") from None
         return ctx.to_device(images), ctx.to_device(labels)
+
+    def check_batch(self, batch: tuple[Tensor, Tensor], ctx: Context) -> None:
+        count = min(len(batch[0]), 16)
+        real, labels = batch[0][:count], batch[1][:count]
+        generator, critic = ctx.plain("generator"), ctx.plain("critic")
+        with evaluating(generator, critic):
+            fake = generator(private_noise(count, ctx.latent_dim or 1, ctx.device), labels)
+            check_generated_like_real(real, fake)
+            check_scores(run_critic(critic, real, labels), count)
+        check_value_range(real, fake)
 
     def losses(self, phase: str, batch: tuple[Tensor, Tensor], ctx: Context) -> dict[str, Tensor]:
         real, labels = batch

@@ -35,7 +35,7 @@ def _images(batch: Any, key: str) -> Tensor:
     if value.dim() != 4 or not value.is_floating_point():
         raise ConfigError(f"batch[{key!r}] must be a float tensor (batch, channels, height, width), "
                           f"got {value.dtype} of shape {tuple(value.shape)}")
-    return value
+    return value if value.dtype == torch.float32 else value.float()
 
 
 @GAMES.register("cyclegan")
@@ -130,7 +130,7 @@ class CycleGAN(Game):
                 "generator images of its own target domain, so both need the same channels; convert the "
                 "images (e.g. to RGB) or pass identity_weight=0"
             )
-        for name, images in (("d_x", x), ("d_y", y)):
+        for name, images in (("g_xy", x), ("g_yx", y), ("d_x", x), ("d_y", y)):
             check = getattr(getattr(self, name), "check_input", None)
             if callable(check):
                 check(images)

@@ -13,6 +13,7 @@ from ..losses import AdversarialLoss
 from ..registry import LOSSES, REGULARIZERS
 from ..regularizers import Regularizer
 from ._base import GAMES, Game, Phase
+from ._checks import check_generated_like_real, check_scores, check_value_range, evaluating, private_noise, run_critic
 from ._context import Context
 
 __all__ = ["Unconditional", "generator_latent_dim"]
@@ -50,14 +51,24 @@ def build_regularizers(regularizers: Iterable[Regularizer | str] | Regularizer |
 
 
 def real_samples(batch: Any) -> Tensor:
-    """The floating-point sample tensor of a raw batch (labels, if any, dropped)."""
+    """The float32 sample tensor of a raw batch (labels, if any, dropped; float64 and
+    half-precision batches are cast: autocast decides the compute precision)."""
     samples = as_tensor_batch(batch)
-    if not samples.is_floating_point():
+    if samples.dtype == torch.uint8:
         raise ConfigError(
-            f"real batches must be floating point, got {samples.dtype}; scale images to [-1, 1] "
-            "floats first (ganzoo.data.ImageFolderDataset and torchvision's ToTensor + Normalize do)"
+            "real batches are uint8 (0..255 pixels); convert them to floats in [-1, 1] with "
+            "images.float() / 127.5 - 1 (ganzoo.data.ImageFolderDataset loads images so)"
         )
-    return samples
+    if not samples.is_floating_point():
+        swapped = (isinstance(batch, (tuple, list)) and len(batch) > 1 and isinstance(batch[1], Tensor)
+                   and batch[1].is_floating_point())
+        raise ConfigError(
+            f"real batches must be floating point, got {samples.dtype}"
+            + ("; the batch looks like (labels, images): put the images first" if swapped else
+               "; scale images to [-1, 1] floats first (ganzoo.data.ImageFolderDataset and torchvision's "
+               "ToTensor + Normalize do)")
+        )
+    return samples if samples.dtype == torch.float32 else samples.float()
 
 
 @GAMES.register("unconditional")
@@ -118,6 +129,15 @@ class Unconditional(Game):
 
     def prepare(self, batch: Any, ctx: Context) -> Tensor:
         return ctx.to_device(real_samples(batch))
+
+    def check_batch(self, batch: Tensor, ctx: Context) -> None:
+        real = batch[: min(len(batch), 16)]
+        generator, critic = ctx.plain("generator"), ctx.plain("critic")
+        with evaluating(generator, critic):
+            fake = generator(private_noise(real.shape[0], ctx.latent_dim or 1, ctx.device))
+            check_generated_like_real(real, fake)
+            check_scores(run_critic(critic, real), real.shape[0])
+        check_value_range(real, fake)
 
     def losses(self, phase: str, batch: Tensor, ctx: Context) -> dict[str, Tensor]:
         real = batch
