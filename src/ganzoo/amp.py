@@ -127,8 +127,8 @@ def resolve_amp(mode: str, device: torch.device | str) -> str:
 class AmpPolicy:
     """Mixed-precision settings for one network's updates: autocast, scaling, stepping.
 
-    The Trainer keeps one policy per network (critic and generator), so each has its
-    own gradient scale. A policy's :meth:`step` steps the optimizer through the scaler,
+    The Trainer keeps one policy per phase of the game (critic and generator), so each
+    has its own gradient scale. A policy's :meth:`step` steps the optimizer through the scaler,
     updates the scale and counts the steps the scaler skipped because a gradient
     overflowed (expected now and then under fp16; not divergence). The count lives on the
     device, so stepping never waits for the GPU; reading :attr:`skipped_steps` does.

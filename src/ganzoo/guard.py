@@ -140,18 +140,21 @@ class DivergenceGuard:
 
         ``absent`` names the terms that were not computed in this step (logged as NaN by
         design: a lazy penalty between its evaluations, gradient norms when switched off)."""
-        critic_skipped = int(record.get("critic_skipped", 0))
-        generator_skipped = int(record.get("generator_skipped", 0))
-        self.skipped["critic"] += critic_skipped
-        self.skipped["generator"] += generator_skipped
+        skips = {term[: -len("_skipped")]: int(value) for term, value in record.items() if term.endswith("_skipped")}
+        for phase, count in skips.items():
+            self.skipped[phase] = self.skipped.get(phase, 0) + count
+        generator_skipped = skips.get("generator", 0)
         if self._first_bad is not None:
             return
         step = int(record.get("step", -1))
         bad = []
         for term, value in record.items():
-            if term in _IGNORED or term in absent or math.isfinite(value):
+            if term in _IGNORED or term.endswith("_skipped") or term in absent or math.isfinite(value):
                 continue
-            skipped = generator_skipped if term in _GENERATOR_TERMS else critic_skipped
+            owner = next((p for p in skips if term.startswith(f"{p}_")), None)
+            # a term of a known phase goes with that phase's skips; any other with any skip of the step
+            skipped = skips[owner] if owner is not None else (
+                generator_skipped if term in _GENERATOR_TERMS else sum(skips.values()))
             if not skipped:
                 bad.append(term)
         if bad:
@@ -159,7 +162,7 @@ class DivergenceGuard:
             values = ", ".join(f"{_describe(t)} = {record[t]}" for t in bad)
             self._first_bad = (step, tuple(bad), f"training diverged at generator step {step}: {values}")
             return
-        self._skip_streak = self._skip_streak + 1 if (critic_skipped or generator_skipped) else 0
+        self._skip_streak = self._skip_streak + 1 if any(skips.values()) else 0
         if self._skip_streak >= self.max_skip_streak:
             self._first_bad = (
                 step,

@@ -203,6 +203,7 @@ class Trainer:
         networks: The game's networks by name, on the device (what checkpoints store).
         optimizers: One optimizer per phase, by phase name.
         amp_policies: One :class:`~ganzoo.AmpPolicy` per phase, by phase name.
+        amp_init_scale: The initial fp16 loss scale (``amp={"mode": ..., "init_scale": ...}``).
         dist: The :class:`~ganzoo.distributed.DistributedContext` (rank, world size,
             device); rank 0 of 1 when not distributed.
         guard: The :class:`~ganzoo.DivergenceGuard` (rollbacks done, fp16 skips).
@@ -448,7 +449,7 @@ class Trainer:
 
     @property
     def fp16_init_scale(self) -> float:
-        """Deprecated name of :attr:`amp_init_scale`."""
+        """Deprecated name of ``amp_init_scale`` (the initial fp16 loss scale)."""
         return self.amp_init_scale
 
     # ------------------------------------------------------------------ training

@@ -327,7 +327,7 @@ class FacesSampler:
     Iterating twice with a seed gives the same sequence both times.
     """
 
-    #: It never ends: ``fit(steps=N)``, not ``fit(epochs=N)``.
+    #: True; the sampler never ends, so train with ``fit(steps=N)``, not ``fit(epochs=N)``.
     endless = True
 
     def __init__(self, dataset: SyntheticFaces, batch_size: int = 64, seed: int | None = None) -> None:

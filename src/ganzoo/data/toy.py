@@ -100,7 +100,7 @@ class ToySampler:
     Iterating twice with a seed gives the same sequence both times.
     """
 
-    #: It never ends: ``fit(steps=N)``, not ``fit(epochs=N)``.
+    #: True; the sampler never ends, so train with ``fit(steps=N)``, not ``fit(epochs=N)``.
     endless = True
 
     def __init__(self, distribution: ToyDistribution, batch_size: int = 256, seed: int | None = None) -> None:
