@@ -82,3 +82,29 @@ def test_errors_explain_the_fix():
         EMA().sample(3)
     with pytest.raises(ConfigError, match="generator="):
         EMA().load_state_dict({"generator": {}, "updates": 0})
+
+
+def test_a_resumed_run_continues_the_same_average_bitwise(tmp_path):
+    """The EMA's state rides in the Trainer's checkpoints (issue 16): resuming from step 2 with a
+    fresh EMA gives the uninterrupted run's average at step 4, bitwise."""
+    from ganzoo.callbacks import EMA, Checkpoint
+
+    def build():
+        torch.manual_seed(0)
+        G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(16,))
+        D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(16,))
+        return ganzoo.Trainer(G, D, loss="wasserstein", seed=0, device="cpu", amp="off", progress=False)
+
+    data = torch.utils.data.DataLoader(torch.randn(256, 2), batch_size=32, shuffle=True,
+                                       generator=torch.Generator().manual_seed(3))
+    straight, ema = build(), EMA(decay=0.9)
+    straight.fit(data, steps=4, callbacks=[ema, Checkpoint(tmp_path, every=2, keep_last=5)])
+    files = sorted(tmp_path.glob("*.pt"))
+    assert len(files) == 2
+    resumed, fresh = ganzoo.Trainer.load(files[0], device="cpu"), EMA(decay=0.5)  # decay comes from the file
+    assert resumed.step == 2
+    resumed.fit(data, steps=2, callbacks=[fresh])
+    assert fresh.updates == ema.updates == 4 and fresh.decay == 0.9
+    for a, b in zip(ema.generator.state_dict().values(), fresh.generator.state_dict().values()):
+        assert torch.equal(a, b)
+    assert torch.equal(fresh.sample(3, z=torch.zeros(3, 2)), ema.sample(3, z=torch.zeros(3, 2)))

@@ -333,6 +333,8 @@ class Trainer:
         self.critic_updates = 0
         self.epoch = 0
         self._history = History()
+        self._fit_callbacks: list[Callback] | None = None  # the running fit's callbacks
+        self._callback_states: dict[str, Any] = {}  # from a checkpoint, for the callbacks of the next fit
         self._pending: list[tuple[int, dict[str, Tensor]]] = []
         self._columns: list[str] = []  # every logged column seen so far, in first-seen order
 
@@ -504,7 +506,8 @@ class Trainer:
             )
         for module in self.networks.values():
             module.train()
-        self._check_next_batch = True
+        self._fit_callbacks = callbacks
+        self._restore_callbacks()
         for cb in callbacks:
             cb.on_fit_start(self)
         try:
@@ -530,11 +533,30 @@ class Trainer:
             raise
         finally:
             self._park_stream()
+            self._fit_callbacks = None
         self.dist.sync_buffers(*self.networks.values())  # rank 0's batch-norm statistics everywhere
         self._flush()
         for cb in callbacks:
             cb.on_fit_end(self)
         return self._history
+
+    @staticmethod
+    def _state_keys(callbacks: Iterable[Callback]) -> dict[str, Callback]:
+        """Stateful callbacks by checkpoint key (``ema``, then ``ema:1`` for a second one ...)."""
+        keyed: dict[str, Callback] = {}
+        for cb in callbacks:
+            if cb.state_key:
+                index = sum(1 for key in keyed if key.split(":")[0] == cb.state_key)
+                keyed[cb.state_key if index == 0 else f"{cb.state_key}:{index}"] = cb
+        return keyed
+
+    def _restore_callbacks(self) -> None:
+        """Hand the checkpoint's callback states (an EMA's average) to this fit's callbacks."""
+        if not self._callback_states or self._fit_callbacks is None:
+            return
+        for key, cb in self._state_keys(self._fit_callbacks).items():
+            if key in self._callback_states:
+                cb.restore_state(self, self._callback_states.pop(key))
 
     def _batch_stream(self, data: Iterable[Any]) -> BatchStream:
         """The stream for ``data``: the live one if ``data`` is what the last fit read, else a
@@ -548,6 +570,7 @@ class Trainer:
         # a checkpoint's position given other data earns a warning (a deliberate switch does not)
         self._stream = BatchStream(data, position, source=source, world_size=self.dist.world_size,
                                    warn_other_data=restored)
+        self._check_next_batch = True  # new data: its first batch is checked against the networks
         return self._stream
 
     def _park_stream(self) -> None:
@@ -606,7 +629,7 @@ class Trainer:
         self._log_step(terms, grad_norms, skipped_before)
 
     def _next_batch(self, stream: BatchStream) -> Any:
-        """The next prepared batch; the first of each fit is checked against the networks."""
+        """The next prepared batch; the first of new data is checked against the networks."""
         batch = self.game.prepare(stream.next(), self._ctx)
         if self._batch_norm_networks and _batch_size(batch) == 1:
             raise ConfigError(
@@ -761,6 +784,7 @@ class Trainer:
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "amp": {name: amp.state_dict() for name, amp in self.amp_policies.items()},
             "game": self.game.state_dict(),
+            "callbacks": self._callback_checkpoint_states(),
             "rng": rng_state(),
             "counters": {"step": self.step, "critic_updates": self.critic_updates, "epoch": self.epoch},
             "history": self.history.state_dict(),
@@ -768,6 +792,15 @@ class Trainer:
             "guard": self.guard.state_dict(),
             "world_size": self.dist.world_size,
         }
+
+    def _callback_checkpoint_states(self) -> dict[str, Any]:
+        callbacks = self._fit_callbacks if self._fit_callbacks is not None else self.callbacks
+        states = dict(self._callback_states)  # not yet handed to a callback: keep them
+        for key, cb in self._state_keys(callbacks).items():
+            state = cb.checkpoint_state()
+            if state is not None:
+                states[key] = state
+        return states
 
     @staticmethod
     def _by_name(state: Mapping[str, Any], key: str, names: Iterable[str], legacy: str) -> dict[str, Any]:
@@ -793,6 +826,7 @@ class Trainer:
         for name, amp in self.amp_policies.items():
             amp.load_state_dict(amps[name])
         self.game.load_state_dict(state.get("game") or {})
+        self._callback_states = dict(state.get("callbacks") or {})
         set_rng_state(state["rng"])
         counters = state["counters"]
         self.step, self.critic_updates, self.epoch = counters["step"], counters["critic_updates"], counters["epoch"]
@@ -801,6 +835,7 @@ class Trainer:
         self._columns = []
         self.guard.load_state_dict(state.get("guard"))
         self._restore_process_streams(state)
+        self._restore_callbacks()  # during a fit (a rollback): at once
 
     def _restore_process_streams(self, state: Mapping[str, Any]) -> None:
         """Put the data stream at the checkpoint's position; under DDP give ranks > 0 their

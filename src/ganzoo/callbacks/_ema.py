@@ -79,7 +79,20 @@ class EMA(Callback):
         self._latent_dim: int | None = None
         self._device = torch.device("cpu")
 
+    state_key = "ema"  # the Trainer keeps this average in its checkpoints
+
     # ------------------------------------------------------------------ callback hooks
+    def checkpoint_state(self) -> dict[str, Any] | None:
+        return None if self.generator is None else self.state_dict()
+
+    def restore_state(self, trainer: Trainer, state: Mapping[str, Any]) -> None:
+        # the checkpoint's average replaces whatever this one held, in a fresh copy of the generator
+        averaged = copy.deepcopy(trainer.generator).eval().requires_grad_(False)
+        self.generator = averaged
+        self.load_state_dict(state)
+        averaged.to(trainer.device)
+        self._device = trainer.device
+
     def on_fit_start(self, trainer: Trainer) -> None:
         self._latent_dim, self._device = trainer.latent_dim, trainer.device
         if self.generator is None:

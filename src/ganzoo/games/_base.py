@@ -103,7 +103,8 @@ class Game:
         raise NotImplementedError(f"{type(self).__name__} must implement losses(phase, batch, ctx)")
 
     def check_batch(self, batch: Any, ctx: Context) -> None:
-        """Check the first prepared batch of a :meth:`~ganzoo.Trainer.fit` against the networks
+        """Check the first prepared batch of new data (a :meth:`~ganzoo.Trainer.fit` on data the
+        trainer has not read yet) against the networks
         (raise :class:`~ganzoo.ConfigError` for what cannot work, warn for what looks wrong)
         without side effects: no weight, statistic or random stream may change. The default
         checks nothing."""
