@@ -133,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     grids.save(trainer)
     plot_losses({"CycleGAN": trainer.history}, out / "losses.png",
                 columns=["generator_loss", "cycle_loss", "identity_loss", "critic_loss"], title="CycleGAN losses")
-    trainer.save(out / "checkpoints" / f"ckpt_step{trainer.step:08d}.pt")
     lines = [f"# CycleGAN run\n\n`python examples/cyclegan_faces.py {shlex.join(sys.argv[1:] if argv is None else argv)}`\n",
              f"{trainer.step} steps, {wall:.0f} s in this run; resnet {args.blocks} blocks width {args.width}, "
              f"batch {args.batch_size}, {args.image_size} px.\n",
@@ -147,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"\nMeasured by `read_faces` on {len(test.dataset_x)} held-out faces per domain.")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    print(f"wrote {out}/translations.png, losses.png, metrics.csv, summary.md and checkpoints/")
     return 0
 
 

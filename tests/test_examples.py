@@ -256,12 +256,15 @@ SHORT = {
                        "--synthetic-images", "32", "--eval-samples", "32"],
     "mnist28_wgan_gp": ["--steps", "3", "--image-size", "14", "--width", "2", "--batch-size", "8", "--images", "32"],
     "mlp_gan_vs_wgan_gp": ["--steps", "3", "--image-size", "8", "--batch-size", "8", "--images", "32", "--last", "3"],
+    "cyclegan_faces": ["--quick", "--steps", "4", "--eval-every", "2", "--images", "16", "--width", "4", "--blocks", "1"],
 }
 SHORT_OUTPUTS = {
     "wgan_clipping_study": ["comparison_same_noise.png", "clipping_curves.png", "samples_clip0.01.png", "results.md"],
     "sngan_vs_dcgan": ["comparison_same_noise.png", "loss_curves.png", "samples_dcgan.png", "samples_wgan_sn.png"],
     "mnist28_wgan_gp": ["samples.png", "real.png", "loss_curves.png"],
     "mlp_gan_vs_wgan_gp": ["comparison_same_noise.png", "loss_curves.png", "stability.md"],
+    "cyclegan_faces": ["translations.png", "translations_step000002.png", "losses.png", "metrics.csv", "summary.md",
+                       "scores.json", "checkpoints/ckpt_step00000004.pt"],
 }
 
 
