@@ -67,3 +67,17 @@ def test_recipe_seed_makes_weights_reproducible():
 def test_recipe_overrides_pass_through():
     t = recipes.wgan_gp(image_size=16, width=4, device="cpu", critic_steps=3, critic_batches="reuse", gp_weight=0.1)
     assert t.critic_steps == 3 and t.critic_batches == "reuse" and t.regularizers[0].weight == 0.1
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan_clip", "wgan_gp", "sngan"])
+def test_every_recipe_with_num_classes_trains_the_conditional_game(name):
+    trainer = getattr(ganzoo.recipes, name)(image_size=32, channels=1, width=4, latent_dim=8, num_classes=3,
+                                            seed=0, device="cpu", progress=False, critic_steps=1)
+    assert isinstance(trainer.game, ganzoo.games.Conditional) and trainer.game.num_classes == 3
+    assert trainer.generator.num_classes == trainer.critic.num_classes == 3
+    images, labels = torch.rand(8, 1, 32, 32) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    trainer.fit([(images, labels)], steps=1)
+    out = trainer.sample(labels=torch.tensor([2, 1, 0]))
+    assert out.shape == (3, 1, 32, 32) and torch.isfinite(out).all()
+    unconditional = getattr(ganzoo.recipes, name)(image_size=32, channels=1, width=4, latent_dim=8, device="cpu")
+    assert isinstance(unconditional.game, ganzoo.games.Unconditional)
