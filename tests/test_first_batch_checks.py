@@ -123,11 +123,20 @@ def test_a_batch_dict_with_other_keys_lists_its_keys_and_the_accepted_ones():
 
 def test_a_one_sample_batch_with_batch_norm_says_drop_last():
     torch.manual_seed(0)
-    trainer = ganzoo.recipes.dcgan(image_size=32, channels=3, width=8, latent_dim=8, device="cpu", progress=False)
-    data = loader(torch.rand(17, 3, 32, 32) * 2 - 1, batch_size=8)  # 8 + 8 + 1
-    with pytest.raises(ConfigError, match=r"a batch of 1 sample reached batch-norm layers.*drop_last=True"):
+    G = ganzoo.create_generator("mlp", latent_dim=2, out_shape=(2,), hidden=(8,))
+    D = ganzoo.create_critic("mlp", in_shape=(2,), hidden=(8,), norm="batch")
+    trainer = ganzoo.Trainer(G, D, device="cpu", progress=False)
+    data = loader(torch.randn(17, 2), batch_size=8)  # 8 + 8 + 1
+    with pytest.raises(ConfigError, match=r"a batch of 1 sample\(s\) reached batch-norm layers \(in critic\).*drop_last=True"):
         trainer.fit(data, steps=3)
     assert trainer.step == 2  # the two full batches trained
+
+
+def test_a_one_sample_batch_into_convolutional_batch_norm_trains():
+    torch.manual_seed(0)  # 4x4 maps: batch norm sees 16 values per channel, which is fine
+    trainer = ganzoo.recipes.dcgan(image_size=32, channels=3, width=8, latent_dim=8, device="cpu", progress=False)
+    trainer.fit(loader(torch.rand(9, 3, 32, 32) * 2 - 1, batch_size=8), steps=2)
+    assert trainer.step == 2
 
 
 def test_a_critic_that_cannot_score_the_data_is_a_config_error_naming_the_batch():

@@ -605,7 +605,7 @@ class Trainer:
                         batch = self._next_batch(stream)
                     ctx.critic_updates = self.critic_updates
                     with amp.autocast():
-                        out = game.losses(phase.name, batch, ctx)
+                        out = self._losses(phase, batch)
                     total = self._total_loss(out, phase)
                     optimizer.zero_grad(set_to_none=True)
                     amp.backward(total)
@@ -631,16 +631,23 @@ class Trainer:
     def _next_batch(self, stream: BatchStream) -> Any:
         """The next prepared batch; the first of new data is checked against the networks."""
         batch = self.game.prepare(stream.next(), self._ctx)
-        if self._batch_norm_networks and _batch_size(batch) == 1:
-            raise ConfigError(
-                f"a batch of 1 sample reached batch-norm layers (in {', '.join(self._batch_norm_networks)}), which "
-                "cannot normalise one sample in training. Pass drop_last=True to the DataLoader (its last batch "
-                "is the remainder), or use a batch size above 1"
-            )
         if self._check_next_batch:
             self._check_next_batch = False
             self.game.check_batch(batch, self._ctx)
         return batch
+
+    def _losses(self, phase: Phase, batch: Any) -> Any:
+        try:
+            return self.game.losses(phase.name, batch, self._ctx)
+        except ValueError as exc:  # torch's batch norm on one value per channel
+            if "Expected more than 1 value per channel" not in str(exc) or not self._batch_norm_networks:
+                raise
+            raise ConfigError(
+                f"a batch of {_batch_size(batch)} sample(s) reached batch-norm layers (in "
+                f"{', '.join(self._batch_norm_networks)}) that see one value per channel, which they cannot "
+                "normalise in training. Pass drop_last=True to the DataLoader (its last batch is the remainder), "
+                "use a larger batch, or build the networks without batch norm"
+            ) from None
 
     def _total_loss(self, out: Any, phase: Phase) -> Tensor:
         total = out.get("loss") if isinstance(out, Mapping) else None
