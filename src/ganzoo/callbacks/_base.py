@@ -28,16 +28,16 @@ class Callback:
 
     main_process_only: bool = False
     #: Set to a name in callbacks with state worth resuming (:class:`~ganzoo.callbacks.EMA`): the
-    #: Trainer then stores :meth:`checkpoint_state` in its checkpoints under that name and hands
-    #: it back through :meth:`restore_state` when a resumed run uses such a callback.
+    #: Trainer then stores ``checkpoint_state()`` in its checkpoints under that name and hands
+    #: it back through ``restore_state()`` when a resumed run uses such a callback.
     state_key: str | None = None
 
     def checkpoint_state(self) -> dict[str, Any] | None:
-        """The state a checkpoint keeps (None: nothing yet). Used when :attr:`state_key` is set."""
+        """The state a checkpoint keeps (None: nothing yet). Used when ``state_key`` is set."""
         return None
 
     def restore_state(self, trainer: Trainer, state: Mapping[str, Any]) -> None:
-        """Take back what :meth:`checkpoint_state` returned (called before ``on_fit_start``)."""
+        """Take back what ``checkpoint_state()`` returned (called before ``on_fit_start``)."""
 
     def on_fit_start(self, trainer: Trainer) -> None:
         """Called once at the start of each :meth:`~ganzoo.Trainer.fit` call."""
