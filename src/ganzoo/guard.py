@@ -222,10 +222,10 @@ class DivergenceGuard:
                 )
 
     # ------------------------------------------------------------------ recovering
-    def allow_rollback(self, trainer: Trainer, error: DivergenceError) -> None:
+    def allow_rollback(self, trainer: Trainer, error: DivergenceError) -> Path:
         """Re-raise ``error`` unless a rollback is allowed: ``action="rollback"``, rollbacks
-        left, and a checkpoint to go back to (``trainer.last_checkpoint``). The Trainer
-        then does the rollback and reports it with :meth:`record_rollback`."""
+        left, and a checkpoint to go back to (``trainer.last_checkpoint``, returned). The
+        Trainer then does the rollback and reports it with :meth:`record_rollback`."""
         if self.action != "rollback":
             raise error
         if len(self.rollbacks) >= self.max_rollbacks:
@@ -239,6 +239,7 @@ class DivergenceGuard:
                 "training (trainer.save or a checkpoint callback) to use divergence='rollback'",
                 error.step, error.terms,
             ) from error
+        return trainer.last_checkpoint
 
     def record_rollback(
         self, trainer: Trainer, error: DivergenceError, path: str | os.PathLike[str], before: list[RollbackEvent]

@@ -312,6 +312,7 @@ class Trainer:
             if spec is not None and name not in phase_names:
                 raise ConfigError(f"an optimizer was given for the phase {name!r}, but {type(game).__name__}'s phases are "
                                   f"{phase_names}; pass optimizers={{phase name: spec}}")
+        self._phase_params = {phase.name: [p for n in phase.networks for p in self._params[n]] for phase in game.phases}
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             phase.name: self._make_optimizer(specs.get(phase.name), phase) for phase in game.phases
         }
@@ -611,7 +612,7 @@ class Trainer:
                     amp.backward(total)
                     if self.grad_norms and i == repeats - 1:
                         amp.unscale_(optimizer)
-                        grad_norms[phase.name] = _grad_norm([p for n in phase.networks for p in self._params[n]])
+                        grad_norms[phase.name] = _grad_norm(self._phase_params[phase.name])
                     amp.step(optimizer)
                     if phase.critic:
                         for reg in self.regularizers:
@@ -713,9 +714,7 @@ class Trainer:
     def _roll_back(self, error: DivergenceError) -> None:
         """Go back to :attr:`last_checkpoint` and lower every learning rate (``divergence="rollback"``);
         re-raise ``error`` when the guard's action is ``"raise"`` or no rollback is left."""
-        self.guard.allow_rollback(self, error)  # raises when not allowed
-        path = self.last_checkpoint
-        assert path is not None  # allow_rollback checked it
+        path = self.guard.allow_rollback(self, error)  # raises when not allowed
         lrs = {name: [group["lr"] for group in opt.param_groups] for name, opt in self.optimizers.items()}
         before = list(self.guard.rollbacks)
         self.load_state_dict(load_checkpoint(path, map_location=self.device))
