@@ -165,3 +165,24 @@ def test_spectral_norm_and_batch_norm_recipes_stay_in_sync(ddp_run):
     for key in ("sngan_critic", "dcgan_generator"):  # parametrization buffers, BN running stats
         for a, b in zip(tensors[0][key], tensors[1][key]):
             assert torch.equal(a, b), key
+
+
+@needs_gloo
+def test_fid_callback_gathers_every_ranks_samples_and_records_one_value(ddp_run):
+    pytest.importorskip("torch_fidelity")
+    from ganzoo.metrics.fidelity import fid_from_features
+
+    _, reports, tensors = ddp_run
+    assert all(r["fid_world"] == 2 for r in reports)
+    steps = [[s for s, _ in r["fid_values"]] for r in reports]
+    assert steps == [[2, 4], [2, 4]]
+    assert reports[0]["fid_values"] == reports[1]["fid_values"]  # one value, broadcast to every rank
+    assert reports[0]["fid_history"] == [v for _, v in reports[0]["fid_values"]]
+    real = tensors[0]["fid_real_features"]
+    assert torch.equal(real, tensors[1]["fid_real_features"])
+    own = [t["fid_fake_features"] for t in tensors]
+    assert [len(o) for o in own] == [20, 20] and not torch.equal(own[0], own[1])  # each rank its own share
+    last = reports[0]["fid_values"][-1][1]
+    assert last == pytest.approx(fid_from_features(real, torch.cat(own)), rel=1e-9, abs=1e-9)
+    # negative control: one rank's share alone (what a missing gather would give) is another number
+    assert abs(fid_from_features(real, own[0]) - last) > 1e-6 * last  # the match above holds to 1e-9

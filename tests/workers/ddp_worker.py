@@ -114,6 +114,30 @@ dc = ganzoo.recipes.dcgan(image_size=32, channels=3, width=4, latent_dim=8, seed
 dc.fit(loader, steps=3)
 tensors["dcgan_generator"] = [t.detach().clone().float() for t in dc.generator.state_dict().values()]
 
+# 6. The FID callback under DDP: every rank samples its share, the features are gathered, the
+#    score is computed once and every rank records it. Needs the metrics extra (torch-fidelity).
+if __import__("importlib").util.find_spec("torch_fidelity") is not None:
+    torch.manual_seed(0)
+    fid_features = torch.nn.Sequential(torch.nn.AvgPool2d(8), torch.nn.Flatten(), torch.nn.Linear(3 * 16, 4))
+    with torch.no_grad():
+        fid_features[-1].weight.mul_(100.0)  # the tiny generator barely varies yet: spread its features
+    fid_real = torch.rand(48, 3, 32, 32, generator=torch.Generator().manual_seed(9)) * 2 - 1
+    fid_trainer = ganzoo.recipes.dcgan(image_size=32, channels=3, width=4, latent_dim=8, seed=6, device="cpu")
+
+    class RecordingFID(ganzoo.callbacks.FID):
+        def _fake_features(self, trainer, count, rank):
+            self.last_own = super()._fake_features(trainer, count, rank)
+            return self.last_own
+
+    fid_cb = RecordingFID(fid_real, every=2, n=40, features=fid_features, cache=False, at_end=False)
+    fid_trainer.fit(loader, steps=4, callbacks=[fid_cb])
+    report["fid_values"] = fid_cb.values
+    report["fid_history"] = [v for v in fid_trainer.history.column("fid") if v == v]
+    report["fid_world"] = fid_trainer.dist.world_size
+    # this rank's share of the last evaluation's samples (20 of 40), and the real features
+    tensors["fid_fake_features"] = fid_cb.last_own
+    tensors["fid_real_features"] = fid_cb._real_features_now()
+
 # 5. Resume a checkpoint written by a single process, now with two.
 if resume:
     resumed = ganzoo.Trainer.load(resume, device="cpu")
