@@ -30,14 +30,7 @@ import torch
 import torch.nn.functional as F
 
 import ganzoo
-from ganzoo.callbacks import (
-    Checkpoint,
-    GracefulStop,
-    MetricsLog,
-    ProgressBar,
-    SampleGrid,
-    TensorBoard,
-)
+from ganzoo.callbacks import ProgressBar, SampleGrid, TensorBoard, standard
 from ganzoo.checkpoint import latest_checkpoint
 from ganzoo.data import ImageFolderDataset, SyntheticFaces
 from ganzoo.data.faces import FACE_SIZES
@@ -279,17 +272,16 @@ def train_model(model: str, settings: dict[str, Any], loader: torch.utils.data.D
         trainer = build_trainer(model, settings)
     every = settings.get("sample_every") or max(1, steps // 16)
     ckpt_every = settings.get("checkpoint_every") or max(1, min(500, steps // 10))
-    grids = SampleGrid(folder / "samples", every=every, n=64, nrow=8, seed=settings["seed"] + 1,
-                       scale=picture_scale(settings))
-    callbacks: list[ganzoo.Callback] = [MetricsLog(folder / "metrics.csv", every=25), grids]
+    # sample grids, checkpoints (Ctrl-C saves one), metrics log, collapse warning: one library call
+    callbacks = standard(folder, samples_every=every, checkpoint_every=ckpt_every, keep_last=settings["keep_checkpoints"],
+                         scale=picture_scale(settings), seed=settings["seed"] + 1, metrics_every=25, progress=False)
+    grids = next(cb for cb in callbacks if isinstance(cb, SampleGrid))
+    callbacks.append(ProgressBar(desc=label, backend="plain" if settings["no_progress"] else "auto",
+                                 interval=1e9 if settings["no_progress"] else 15.0))
     if synthetic:
         callbacks.append(CoverageLog(folder / "coverage.csv", every, settings["eval_samples"], settings["seed"] + 2))
     if settings.get("tensorboard"):
         callbacks.append(TensorBoard(out / "tensorboard" / model, every=25, sample_every=every))
-    callbacks += [Checkpoint(folder / "checkpoints", every=ckpt_every, keep_last=settings["keep_checkpoints"]),
-                  ProgressBar(total=steps, desc=label, backend="plain" if settings["no_progress"] else "auto",
-                              interval=1e9 if settings["no_progress"] else 15.0),
-                  GracefulStop()]
     start_wall, start_cpu, start_step = time.perf_counter(), time.process_time(), trainer.step
     if trainer.step < steps:
         print(f"{label}: training to step {steps} ({how}; {steps - trainer.step} to go), samples"

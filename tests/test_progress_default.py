@@ -51,3 +51,25 @@ def test_the_progress_setting_survives_a_checkpoint(tmp_path, capsys):
     capsys.readouterr()
     loaded.fit(DATA, steps=1)
     assert loaded.progress is False and capsys.readouterr().err == ""
+
+
+def test_a_progress_bar_without_a_total_counts_to_the_end_of_each_fit(capsys):
+    trainer = _trainer()
+    bar = ganzoo.callbacks.ProgressBar(desc="mine", backend="plain")
+    trainer.fit(DATA, steps=3, callbacks=[bar])
+    assert "mine: 3/3 steps" in capsys.readouterr().err
+    trainer.fit(DATA, steps=2, callbacks=[bar])  # a second fit continues: steps 4 and 5 of 5
+    assert "mine: 5/5 steps" in capsys.readouterr().err
+    trainer.fit(DATA, epochs=1, callbacks=[bar])  # an epochs= fit has no known end: a count, no total
+    assert "mine: 8 steps," in capsys.readouterr().err  # the pass in progress (5 of 4-step passes) ends at 8
+
+
+def test_a_second_fit_with_epochs_runs_that_many_more_passes():
+    trainer = _trainer(progress=False)
+    trainer.fit(DATA, epochs=1)  # 64 samples in batches of 16: 4 steps a pass
+    assert (trainer.step, trainer.epoch) == (4, 1)
+    trainer.fit(DATA, epochs=1)  # once ran nothing: the parked stream had one pass behind it
+    assert (trainer.step, trainer.epoch) == (8, 2)
+    trainer.fit(DATA, steps=1)
+    trainer.fit(DATA, epochs=1)  # the pass in progress ends
+    assert (trainer.step, trainer.epoch) == (12, 3)

@@ -335,6 +335,7 @@ class Trainer:
         self.epoch = 0
         self._history = History()
         self._fit_callbacks: list[Callback] | None = None  # the running fit's callbacks
+        self._fit_target: int | None = None  # the running fit's last step (None: an epochs= fit)
         self._callback_states: dict[str, Any] = {}  # from a checkpoint, for the callbacks of the next fit
         self._pending: list[tuple[int, dict[str, Tensor]]] = []
         self._columns: list[str] = []  # every logged column seen so far, in first-seen order
@@ -508,13 +509,16 @@ class Trainer:
         for module in self.networks.values():
             module.train()
         self._fit_callbacks = callbacks
+        self._fit_target = target  # what a ProgressBar without a total counts to
         self._restore_callbacks()
         for cb in callbacks:
             cb.on_fit_start(self)
+        passes_before = stream.epochs_done  # a parked stream (a second fit) has passes behind it
         try:
             while True:
                 try:
-                    if not ((self.step < target) if target is not None else (stream.epochs_done < (epochs or 0))):
+                    more = (self.step < target) if target is not None else (stream.epochs_done - passes_before < (epochs or 0))
+                    if not more:
                         self._check_finite()  # the last steps' values, before fit returns
                         break
                     epochs_before = stream.epochs_done

@@ -22,7 +22,8 @@ class ProgressBar(Callback):
 
     Args:
         total: The step at which training will end (``trainer.step`` counts from the
-            start of the run, resumed runs included); None shows no ETA.
+            start of the run, resumed runs included); None: the step the running
+            ``fit(steps=N)`` ends at (no ETA under ``fit(epochs=N)``).
         desc: Label in front of the bar.
         show: History columns shown after the rate.
         backend: ``"auto"``, ``"tqdm"`` or ``"plain"``.
@@ -46,7 +47,8 @@ class ProgressBar(Callback):
         self.bar: Any = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        self.bar = progress_bar(total=self.total, desc=self.desc, unit="step", initial=trainer.step, backend=self.backend)
+        total = self.total if self.total is not None else getattr(trainer, "_fit_target", None)
+        self.bar = progress_bar(total=total, desc=self.desc, unit="step", initial=trainer.step, backend=self.backend)
         if hasattr(self.bar, "interval"):
             self.bar.interval = self.interval
 

@@ -26,6 +26,9 @@ def standard(
     scale: int = 1,
     progress: bool = True,
     watch_collapse: bool = True,
+    desc: str = "training",
+    seed: int = 0,
+    metrics_every: int = 50,
 ) -> list[Callback]:
     """The callbacks a training run needs, writing under one folder.
 
@@ -49,6 +52,9 @@ def standard(
         scale: Enlarge every pixel of the grids (for small images).
         progress: Show the progress bar.
         watch_collapse: Add the :class:`CollapseWatch`.
+        desc: The progress bar's label.
+        seed: Seed of the sample grids' fixed noise.
+        metrics_every: Steps between writes of the metrics log (every step is logged).
 
     Returns:
         The callbacks, a plain list: append your own or drop some before passing it to ``fit``.
@@ -65,11 +71,12 @@ def standard(
     root = Path(folder)
     callbacks: list[Callback] = []
     if progress:
-        callbacks.append(ProgressBar())
+        callbacks.append(ProgressBar(desc=desc))
     callbacks += [
-        SampleGrid(root / "samples", every=samples_every, n=n_samples, nrow=max(1, int(n_samples**0.5)), scale=scale),
+        SampleGrid(root / "samples", every=samples_every, n=n_samples, nrow=max(1, int(n_samples**0.5)), scale=scale,
+                   seed=seed),
         Checkpoint(root / "checkpoints", every=checkpoint_every, keep_last=keep_last),
-        MetricsLog(root / "metrics.csv"),
+        MetricsLog(root / "metrics.csv", every=metrics_every),
         GracefulStop(),
     ]
     if watch_collapse:
