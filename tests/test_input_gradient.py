@@ -67,7 +67,9 @@ FAST_CRITICS = {
     "residual": (ResidualCritic, (6, 2)),
     "odd_conv": (odd_conv_critic, (6, 3, 15, 15)),
 }
-TOLERANCE = {"off": 1e-5, "bf16": 1e-5, "fp16": 1e-3}  # relative, on the largest weight gradient
+# relative, on the largest weight gradient. bf16: the two paths round in different places; on CPUs
+# without native bf16 (an AVX2 EPYC) that is a few bf16 ulps (2**-8), on the AMX Xeon far less
+TOLERANCE = {"off": 1e-5, "bf16": 2e-2, "fp16": 1e-3}
 
 
 @pytest.mark.parametrize("mode", ["off", "bf16", "fp16"])
