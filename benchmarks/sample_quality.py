@@ -36,7 +36,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo import recipes
-from ganzoo.metrics import fid_from_features, inception_score_from_logits, kid_from_features
+from ganzoo.metrics import face_coverage, fid_from_features, inception_score_from_logits, kid_from_features
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -116,10 +116,14 @@ def scores(net: Classifier, real: torch.Tensor, fake: torch.Tensor, digits: bool
     out = {"fid": fid_from_features(fr, ff), "kid": k.mean}
     if digits:
         out["is"] = inception_score_from_logits(logits, splits=5).mean
+    else:  # the faces' exact readout beside the classifier's view (a cross-check of the ranking)
+        cover = face_coverage(fake)
+        out.update(modes=float(cover.modes), hq_pct=cover.hq_pct, reverse_kl=cover.reverse_kl)
     return out
 
 
-RECIPES = {"dcgan": (recipes.dcgan, 1), "wgan_gp": (recipes.wgan_gp, 5), "sngan": (recipes.sngan, 1)}
+RECIPES = {"dcgan": (recipes.dcgan, 1), "wgan_gp": (recipes.wgan_gp, 5), "wgan_clip": (recipes.wgan_clip, 5),
+           "sngan": (recipes.sngan, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--suffix", default="", help="appended to the result file names (sample_quality<suffix>.md)")
+    p.add_argument("--table-only", action="store_true",
+                   help="only rewrite sample_quality<suffix>.md from the runs saved in its .json (a run cut short)")
     args = p.parse_args(argv)
+    if args.table_only:
+        saved = json.loads((args.out / f"sample_quality{args.suffix}.json").read_text())
+        rows = saved["rows"]
+        total = sum(r["cpu_s"] for r in rows)
+        _write_table(args.out, args.suffix, saved["command"] + " (stopped early; the rows are the runs it finished)",
+                     saved["cpu"], _table(rows), total)
+        print(_table(rows))
+        return 0
     torch.set_num_threads(args.threads)
     steps = 3 if args.quick else args.steps
     steps5 = args.critic_steps_budget or max(1, steps // 3)
@@ -167,18 +182,19 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"data": kind, "recipe": name, "seed": seed, **s, "steps": n_steps, "cpu_s": cpu_s})
                 print(f"[{kind}] {name} seed {seed}: {s} ({n_steps} steps, {cpu_s:.0f} CPU s)", flush=True)
                 if not args.quick:
-                    _save(args.out, rows, cpu, argv)
+                    _save(args.out, rows, cpu, argv, suffix=args.suffix)
     total = time.process_time() - t_all
     table = _table(rows)
     print(table)
     print(f"total CPU time {total / 60:.1f} min on {cpu}")
     if not args.quick:
-        _save(args.out, rows, cpu, argv, table=table, total=total)
+        _save(args.out, rows, cpu, argv, table=table, total=total, suffix=args.suffix)
     return 0
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| data | recipe | steps | FID | KID x 1000 | classifier IS | CPU s/run |", "|---|---|---|---|---|---|---|"]
+    lines = ["| data | recipe | steps | seeds | FID | KID x 1000 | classifier IS | face modes (strict) | reverse KL | CPU s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     keys: list[tuple[str, str]] = []
     for r in rows:
         if (r["data"], r["recipe"]) not in keys:
@@ -193,22 +209,26 @@ def _table(rows: list[dict[str, Any]]) -> str:
             se = statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else 0.0
             return f"{statistics.mean(v):.2f} +- {se:.2f}" if len(v) > 1 else f"{v[0]:.2f}"
 
-        lines.append(f"| {data} | {recipe} | {rs[0]['steps']} | {ms('fid')} | {ms('kid', 1000)} | {ms('is')} | "
+        lines.append(f"| {data} | {recipe} | {rs[0]['steps']} | {len(rs)} | {ms('fid')} | {ms('kid', 1000)} | {ms('is')} | {ms('modes')} | {ms('reverse_kl')} | "
                      f"{statistics.mean(r['cpu_s'] for r in rs):.0f} |")
     return "\n".join(lines)
 
 
 def _save(out: Path, rows: list[dict[str, Any]], cpu: str, argv: list[str] | None, table: str | None = None,
-          total: float | None = None) -> None:
+          total: float | None = None, suffix: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/sample_quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "cpu": cpu, "torch": torch.__version__, "ganzoo": ganzoo.__version__,
             "total_cpu_s": total, "rows": rows}
-    (out / "sample_quality.json").write_text(json.dumps(meta, indent=1))
+    (out / f"sample_quality{suffix}.json").write_text(json.dumps(meta, indent=1))
     if table is not None:
-        (out / "sample_quality.md").write_text(
-            f"# Sample quality with classifier features\n\nCommand: `{meta['command']}`\n\nCPU: {cpu}; torch "
-            f"{torch.__version__}; total {total / 60:.1f} CPU min.\n\n{table}\n")
+        _write_table(out, suffix, meta["command"], cpu, table, total or 0.0)
+
+
+def _write_table(out: Path, suffix: str, command: str, cpu: str, table: str, total: float) -> None:
+    (out / f"sample_quality{suffix}.md").write_text(
+        f"# Sample quality with classifier features\n\nCommand: `{command}`\n\nCPU: {cpu}; torch "
+        f"{torch.__version__}; total {total / 60:.1f} CPU min.\n\n{table}\n")
 
 
 if __name__ == "__main__":

@@ -52,3 +52,18 @@ def test_mean_and_standard_error(bench):
     assert mean == 2.5 and se == pytest.approx(math.sqrt(5 / 3 / 4))
     assert bench._fmt([24.0, 25.0], 1) == "24.5±0.5"
     assert bench._fmt([7.0], 1) == "7.0" and bench._fmt([math.nan], 1) == "-"
+
+
+def test_sample_quality_quick_run_scores_every_recipe_on_both_data_sets(capsys, monkeypatch):
+    pytest.importorskip("torch_fidelity")
+    pytest.importorskip("sklearn")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    sample_quality = importlib.import_module("sample_quality")
+    assert sample_quality.main(["--quick", "--seeds", "1", "--threads", "1"]) == 0
+    table = capsys.readouterr().out
+    for data in ("digits", "faces"):
+        assert f"| {data} | real held-out (floor) | 0 |" in table
+        for recipe in sample_quality.RECIPES:
+            assert f"| {data} | {recipe} |" in table
+    faces_floor = next(line for line in table.splitlines() if line.startswith("| faces | real held-out"))
+    assert float(faces_floor.split("|")[8]) > 0  # the exact face readout finds modes among real faces
