@@ -123,7 +123,7 @@ def scores(net: Classifier, real: torch.Tensor, fake: torch.Tensor, digits: bool
 
 
 RECIPES = {"dcgan": (recipes.dcgan, 1), "wgan_gp": (recipes.wgan_gp, 5), "wgan_clip": (recipes.wgan_clip, 5),
-           "sngan": (recipes.sngan, 1)}
+           "sngan": (recipes.sngan, 5)}  # (recipe, critic steps per generator step)
 
 
 def main(argv: list[str] | None = None) -> int:
