@@ -7,10 +7,11 @@
 Without --data-x/--data-y it trains on ganzoo's built-in unpaired faces (X: black hair, Y: blonde
 hair, every other attribute drawn the same), where ``read_faces`` measures the translation
 exactly: the share of translated faces with the target hair colour, the share that keep every
-other attribute, and the cycle reconstruction error. There the identity weight defaults to 2.0
+other attribute, and the cycle reconstruction error. There the identity weight defaults to 5.0
 rather than the reference's 0.5: both domains draw eye colours alike, so a permutation of them
 satisfies the cycle loss as well as the identity, and with 0.5 about half the faces came out
-with other eyes (benchmarks/results/cyclegan_faces_seed0.md). With two folders it trains on your images
+with other eyes (benchmarks/results/cyclegan_faces_seed0.md); 2.0 still permuted them for one
+seed of three, 5.0 for none (benchmarks/results/cyclegan_faces_idt5.md). With two folders it trains on your images
 (any layout; bad files skipped). Writes under --out: ``translations_stepNNNNNN.png`` (rows:
 x, G(x), F(G(x)), y, F(y), G(F(y)) for fixed test images), ``translations.png`` (the latest),
 ``losses.png``, ``metrics.csv``, ``checkpoints/``, ``summary.md``.
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in FULL.items():
         p.add_argument(f"--{key.replace('_', '-')}", type=int, default=None, help=f"default {value} ({QUICK[key]} with --quick)")
     p.add_argument("--identity-weight", type=float, default=None,
-                   help="identity weight relative to the cycle weight (default 2.0 on the built-in faces, where the "
+                   help="identity weight relative to the cycle weight (default 5.0 on the built-in faces, where the "
                         "reference's 0.5 lets the eye colours be permuted; 0.5, the reference's, on your folders)")
     p.add_argument("--images", type=int, default=2000, help="built-in faces per domain")
     p.add_argument("--seed", type=int, default=0)
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.identity_weight is None:
-        args.identity_weight = 2.0 if args.data_x is None else 0.5
+        args.identity_weight = 5.0 if args.data_x is None else 0.5
     out = args.out
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     task, test = datasets(args)
