@@ -144,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.table_only:
         saved = json.loads((args.out / f"sample_quality{args.suffix}.json").read_text())
         rows = saved["rows"]
-        total = sum(r["cpu_s"] for r in rows)
+        table = _table(rows)
         _write_table(args.out, args.suffix, saved["command"] + " (stopped early; the rows are the runs it finished)",
-                     saved["cpu"], _table(rows), total)
-        print(_table(rows))
+                     saved["cpu"], table, sum(r["cpu_s"] for r in rows))
+        print(table)
         return 0
     torch.set_num_threads(args.threads)
     steps = 3 if args.quick else args.steps

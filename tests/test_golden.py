@@ -28,13 +28,6 @@ _spec = importlib.util.spec_from_file_location("make_golden", FIXTURES / "make_g
 make_golden = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_golden)
 CASES = sorted(f"{r}/{d}" for r in make_golden.RECIPES for d in make_golden.DATASETS)
-_RUN_ALL = """
-import json, sys, importlib.util, torch
-torch.set_num_threads(1)
-spec = importlib.util.spec_from_file_location("make_golden", sys.argv[1])
-mg = importlib.util.module_from_spec(spec); spec.loader.exec_module(mg)
-print(json.dumps({f"{r}/{d}": mg.run(r, d) for r in mg.RECIPES for d in mg.DATASETS}))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +37,7 @@ def golden(tmp_path_factory):
     with tarfile.open(FIXTURES / "ganzoo_before_games.tar.gz") as tar:
         tar.extractall(folder, filter="data")
     env = {**os.environ, "PYTHONPATH": str(folder / "src"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", _RUN_ALL, str(FIXTURES / "make_golden.py")], env=env,
+    result = subprocess.run([sys.executable, str(FIXTURES / "make_golden.py"), "--stdout"], env=env,
                             capture_output=True, text=True, timeout=900, cwd=folder)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)

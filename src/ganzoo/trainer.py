@@ -497,7 +497,7 @@ class Trainer:
         callbacks = [*self.callbacks, *callbacks]
         target = self.step + steps if steps is not None else None
         if (self.progress if progress is None else progress) and not any(isinstance(cb, ProgressBar) for cb in callbacks):
-            callbacks.append(ProgressBar(total=target, desc="ganzoo"))
+            callbacks.append(ProgressBar(desc="ganzoo"))  # counts to the fit's end (_fit_target)
         if not self.dist.is_main:  # sample grids, logs ...: rank 0 only
             callbacks = [cb for cb in callbacks if not getattr(cb, "main_process_only", False)]
         stream = self._batch_stream(data)

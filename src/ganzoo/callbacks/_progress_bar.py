@@ -47,7 +47,7 @@ class ProgressBar(Callback):
         self.bar: Any = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        total = self.total if self.total is not None else getattr(trainer, "_fit_target", None)
+        total = self.total if self.total is not None else trainer._fit_target
         self.bar = progress_bar(total=total, desc=self.desc, unit="step", initial=trainer.step, backend=self.backend)
         if hasattr(self.bar, "interval"):
             self.bar.interval = self.interval
