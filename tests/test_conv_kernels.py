@@ -100,3 +100,74 @@ def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients(
     for a, b in zip(*grads):
         assert b.abs().max() > 0
         torch.testing.assert_close(a, b, rtol=2e-2, atol=2e-2 * b.abs().max().item())
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4, 4, 2, 1, 0), (2, 5, 3, 1, 4, 1, 0, 0), (3, 4, 6, 3, 3, 2, 1, 1),
+                                   (2, 3, 2, 2, 5, 3, 2, 2)])
+def test_transposed_product_matches_conv_transpose2d_float64(shape):
+    b, ci, co, hi, k, s, p, op = shape
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(b, ci, hi, hi, generator=gen, dtype=torch.float64)
+    weight = torch.randn(ci, co, k, k, generator=gen, dtype=torch.float64)
+    ref = F.conv_transpose2d(x, weight, None, s, p, op)
+    got = _conv_kernels.conv_transpose2d_mm(x, weight, s, p, tuple(ref.shape[-2:]))
+    assert got.shape == ref.shape
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_transposed_product_bf16_as_accurate_as_onednn():
+    """Against float64, for the DCGAN critic's 4x4 -> 8x8 input gradient: oneDNN rounds each output
+    to bf16 once (half an ulp); the matrix product rounds each of the 4 taps that meet in an output
+    once and sums them in float32, so it may err up to ~3x as much: a few bf16 ulps, no more."""
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(8, 64, 4, 4, generator=gen).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    weight = (torch.randn(64, 32, 4, 4, generator=gen) * 0.05).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    exact = F.conv_transpose2d(g.double(), weight.double(), None, 2, 1)
+    onednn = F.conv_transpose2d(g, weight, None, 2, 1).double()
+    ours = _conv_kernels.conv_transpose2d_mm(g, weight, 2, 1, (8, 8))
+    assert ours.dtype == torch.bfloat16 and ours.is_contiguous(memory_format=torch.channels_last)
+    err, ref_err = (ours.double() - exact).abs().max(), (onednn - exact).abs().max()
+    assert 0 < err <= 3 * ref_err, (err, ref_err)
+
+
+def _generator_pair():
+    torch.manual_seed(0)
+    G = ganzoo.create_generator("dcgan", latent_dim=16, image_size=32, channels=3, width=16)
+    G = G.to(memory_format=torch.channels_last)
+    plain = copy.deepcopy(G)
+    for module in plain.modules():
+        if type(module) is ganzoo.models._layers.ConvTranspose2d:
+            module.__class__ = torch.nn.ConvTranspose2d
+    return G, plain, torch.randn(8, 16)
+
+
+def test_generator_bf16_matches_pytorch_kernels_to_bf16_rounding():
+    """The 1x1 -> 4x4 and 4x4 -> 8x8 layers run as matrix products under bf16 autocast: outputs
+    and weight gradients as close to float64 as PyTorch's kernels are (x1.5 + 1 bf16 ulp)."""
+    G, plain, z = _generator_pair()
+    exact = copy.deepcopy(plain).double()
+    out = exact(z.double())
+    out.square().mean().backward()
+    ref = [p.grad for p in exact.parameters()]
+    errs = []
+    for net in (G, plain):
+        net.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = net(z)
+        y.float().square().mean().backward()
+        errs.append([(y.double() - out).abs().max()] + [(p.grad.double() - r).abs().max() / r.abs().max()
+                                                         for p, r in zip(net.parameters(), ref)])
+    for ours, theirs in zip(*errs):
+        assert ours <= 1.5 * theirs + 2**-8, (ours, theirs)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # the critic step's sampling path
+        torch.testing.assert_close(G(z).float(), plain(z).float(), rtol=2e-2, atol=2e-2)
+
+
+def test_generator_float32_takes_pytorch_path_exactly():
+    G, plain, z = _generator_pair()
+    for net in (G, plain):
+        net.zero_grad()
+        net(z).square().mean().backward()
+    assert torch.equal(G(z), plain(z))
+    for a, b in zip(G.parameters(), plain.parameters()):
+        assert torch.equal(a.grad, b.grad)

@@ -1,7 +1,7 @@
-r"""Faster bf16 convolution weight gradients on CPU: the same sums as one matrix product.
+r"""Faster bf16 convolutions on CPU where oneDNN's kernels are slow: the same sums as matrix products.
 
-The weight gradient of a convolution :math:`y = W \star x` (stride :math:`s`, padding :math:`p`,
-kernel :math:`k`) is
+**Weight gradients.** The weight gradient of a convolution :math:`y = W \star x` (stride
+:math:`s`, padding :math:`p`, kernel :math:`k`) is
 
 .. math::
 
@@ -16,13 +16,26 @@ with :math:`\tilde x` the zero-padded input, :math:`G` the output gradient as a
 the output is small (measured on a Xeon with AMX, 2 threads, batch 64: the DCGAN critic's
 256->512 layer at 8x8 input took 68 ms, the matrix product 11 ms; its 128->256 layer 28 ms vs
 14 ms), while the patches of a small output are cheap to gather; for large outputs (64x64,
-32x32 inputs) the gather costs more than it saves and oneDNN's kernel stays. Both accumulate the
-bf16 products in float32 and round the result to bf16 once, so the values agree to bf16
-rounding (tested against ``torch.ops.aten.convolution_backward``).
+32x32 inputs) the gather costs more than it saves and oneDNN's kernel stays.
 
-Only bf16 on CPU, groups 1, dilation 1, zero padding, and output maps of at most
-:data:`MAX_OUTPUT_PIXELS` pixels take this path; everything else (float32 included) runs
-PyTorch's kernels unchanged.
+**Transposed convolutions of tiny maps.** A transposed convolution (a conv's input gradient,
+and a generator's up-sampling layer) of a map of at most :data:`MAX_SMALL_MAP_PIXELS` pixels
+(4x4) is one matrix product followed by a scatter-add of the :math:`k^2` taps (col2im):
+
+.. math::
+
+    y_{b,\,s u + i - p,\, s v + j - p,\, o} \mathrel{+}= \sum_c x_{b,u,v,c}\, W_{c,o,i,j}
+    \quad\Longleftrightarrow\quad
+    Y_{\text{cols}} = X W_{\text{mat}}, \quad y = \operatorname{col2im}(Y_{\text{cols}}).
+
+oneDNN's bf16 kernel takes 2.4x longer there (the DCGAN critic's 4x4 -> 8x8 input gradient,
+512 -> 256 channels, batch 64: 8.9 ms against 3.7 ms; the 64x64 generator's 1x1 -> 4x4 first
+layer 2.0 ms against 0.8 ms); from 8x8 maps on oneDNN is faster and stays.
+
+Both accumulate the bf16 products in float32 (col2im sums its taps in a float32 buffer) and
+round the result to bf16 once, so the values agree with oneDNN's to bf16 rounding (tested
+against ``torch.ops.aten.convolution_backward``). Only bf16 on CPU, groups 1, dilation 1, zero
+padding take these paths; everything else (float32 included) runs PyTorch's kernels unchanged.
 """
 
 from __future__ import annotations
@@ -35,6 +48,8 @@ from torch import Tensor
 
 #: Output maps up to this many pixels (8x8) compute the bf16 weight gradient as a matrix product.
 MAX_OUTPUT_PIXELS = 64
+#: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im.
+MAX_SMALL_MAP_PIXELS = 16
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -61,6 +76,34 @@ def conv2d_weight_grad(grad: Tensor, x: Tensor, kernel: tuple[int, int], stride:
     return (g.t() @ cols.to(g.dtype)).view(o, kh, kw, c).permute(0, 3, 1, 2)
 
 
+def use_matmul_transpose(x: Tensor, dilation: Any = 1, groups: int = 1) -> bool:
+    """Whether a transposed convolution of ``x`` (bf16 CPU, a map of at most
+    :data:`MAX_SMALL_MAP_PIXELS` pixels) takes :func:`conv_transpose2d_mm`."""
+    return (x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and groups == 1
+            and _pair(dilation) == (1, 1) and x.shape[2] * x.shape[3] <= MAX_SMALL_MAP_PIXELS)
+
+
+def conv_transpose2d_mm(x: Tensor, weight: Tensor, stride: Any, padding: Any, out_hw: tuple[int, int]) -> Tensor:
+    r"""``conv_transpose2d(x, weight, stride=stride, padding=padding)`` cropped or padded to
+    ``out_hw`` (what ``output_padding`` does), as one matrix product and a col2im scatter-add of the
+    taps (see the module docstring); ``weight`` is ``(C_in, C_out, kh, kw)``. A convolution's input
+    gradient is this with the convolution's ``(O, C, kh, kw)`` weight. Not differentiable (callers
+    wrap it in an autograd function). Returns a channels-last tensor in ``x``'s dtype."""
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    ci, co, kh, kw = weight.shape
+    b, _, hi, wi = x.shape
+    h, w = out_hw
+    w_mat = weight.permute(0, 2, 3, 1).reshape(ci, kh * kw * co)  # a view when weight is channels-last
+    cols = (x.permute(0, 2, 3, 1).reshape(b * hi * wi, ci) @ w_mat.to(x.dtype)).view(b, hi, wi, kh, kw, co)
+    full_h, full_w = max(h + 2 * ph, sh * (hi - 1) + kh), max(w + 2 * pw, sw * (wi - 1) + kw)
+    acc = torch.float32 if x.dtype in (torch.bfloat16, torch.float16) else x.dtype  # sum the taps in float32
+    out = torch.zeros(b, full_h, full_w, co, dtype=acc, device=x.device)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i:i + sh * (hi - 1) + 1:sh, j:j + sw * (wi - 1) + 1:sw, :] += cols[:, :, :, i, j, :]
+    return out[:, ph:ph + h, pw:pw + w, :].to(x.dtype).permute(0, 3, 1, 2)
+
+
 class _Conv2dMatmulWeightGrad(torch.autograd.Function):
     """``conv2d(x, w, b)`` whose backward takes the weight gradient from :func:`conv2d_weight_grad`
     and the input gradient from PyTorch's kernel. Under ``create_graph`` (a generic double
@@ -82,6 +125,8 @@ class _Conv2dMatmulWeightGrad(torch.autograd.Function):
             natural = [(grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + (kh, kw)[i] for i in range(2)]
             output_padding = (x.shape[2] - natural[0], x.shape[3] - natural[1])
             grad_x = F.conv_transpose2d(grad, weight, None, stride, padding, output_padding)
+        elif ctx.needs_input_grad[0] and use_matmul_transpose(grad):
+            grad_x = conv_transpose2d_mm(grad, weight, stride, padding, (x.shape[2], x.shape[3]))
         elif ctx.needs_input_grad[0]:
             grad_x = torch.ops.aten.convolution_backward(
                 grad, x, weight, None, list(stride), list(padding), [1, 1], False, [0, 0], 1, [True, False, False])[0]
@@ -90,6 +135,11 @@ class _Conv2dMatmulWeightGrad(torch.autograd.Function):
         if has_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b, None, None
+
+
+def _transposed_hw(x: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any) -> tuple[int, int]:
+    (sh, sw), (ph, pw), (oh, ow) = _pair(stride), _pair(padding), _pair(output_padding)
+    return ((x.shape[2] - 1) * sh - 2 * ph + weight.shape[2] + oh, (x.shape[3] - 1) * sw - 2 * pw + weight.shape[3] + ow)
 
 
 def _out_hw(in_hw: Any, kernel: Any, stride: Any, padding: Any) -> tuple[int, int]:
@@ -128,6 +178,8 @@ class _ConvTranspose2dMatmulWeightGrad(torch.autograd.Function):
     def forward(ctx: Any, g: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any) -> Tensor:
         ctx.save_for_backward(g, weight)
         ctx.conf = (_pair(stride), _pair(padding))
+        if use_matmul_transpose(g):
+            return conv_transpose2d_mm(g, weight, stride, padding, _transposed_hw(g, weight, stride, padding, output_padding))
         return F.conv_transpose2d(g, weight, None, stride, padding, output_padding)
 
     @staticmethod
@@ -148,3 +200,56 @@ def conv_transpose2d_chain(g: Tensor, weight: Tensor, stride: Any, padding: Any,
             and use_matmul_weight_grad(g, (g.shape[-2], g.shape[-1]), dilation, groups)):
         return _ConvTranspose2dMatmulWeightGrad.apply(g, weight, stride, padding, output_padding)
     return F.conv_transpose2d(g, weight, None, stride, padding, output_padding, groups, dilation)
+
+
+class _ConvTranspose2dSmallMap(torch.autograd.Function):
+    """``conv_transpose2d(x, w, b)`` of a tiny map through :func:`conv_transpose2d_mm`; its input
+    gradient is ``conv2d(grad, w)`` and its weight gradient :func:`conv2d_weight_grad` with the
+    roles of input and output gradient swapped (both differentiable under ``create_graph``)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                out_hw: tuple[int, int]) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.conf = (_pair(stride), _pair(padding), bias is not None)
+        y = conv_transpose2d_mm(x, weight, stride, padding, out_hw)
+        return y if bias is None else y + bias.view(1, -1, 1, 1)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        stride, padding, has_bias = ctx.conf
+        grad = grad.to(x.dtype)
+        grad_x = F.conv2d(grad, weight, None, stride, padding) if ctx.needs_input_grad[0] else None
+        grad_w = (conv2d_weight_grad(x, grad, weight.shape[-2:], stride, padding).to(weight.dtype)
+                  if ctx.needs_input_grad[1] else None)
+        grad_b = grad.sum((0, 2, 3)) if has_bias and ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b, None, None, None
+
+
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                     output_padding: Any, groups: int, dilation: Any) -> Tensor | None:
+    """``F.conv_transpose2d`` under bf16 CPU autocast through :func:`conv_transpose2d_mm` where it
+    applies (see :func:`use_matmul_transpose`: input maps of at most 4x4, such as a generator's
+    first two layers); None where it does not (call ``F.conv_transpose2d``).
+
+    Casts like autocast does (input, weight and bias to bf16, the weight's cast differentiable)
+    and runs the product with autocast off; with gradients it goes through
+    :class:`_ConvTranspose2dSmallMap`, without (a generator sampling for the critic's step) it
+    calls the matrix product directly.
+    """
+    if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
+        return None
+    if torch._C._is_torch_function_mode_enabled() or x.dim() != 4:
+        return None
+    xb = x.to(torch.bfloat16)
+    if not use_matmul_transpose(xb, dilation, groups):
+        return None
+    out_hw = _transposed_hw(xb, weight, stride, padding, output_padding)
+    with torch.autocast("cpu", enabled=False):
+        wb = weight.to(torch.bfloat16)
+        bb = None if bias is None else bias.to(torch.bfloat16)
+        if torch.is_grad_enabled() and (xb.requires_grad or wb.requires_grad or (bb is not None and bb.requires_grad)):
+            return _ConvTranspose2dSmallMap.apply(xb, wb, bb, stride, padding, out_hw)
+        y = conv_transpose2d_mm(xb, wb, stride, padding, out_hw)
+        return y if bb is None else y + bb.view(1, -1, 1, 1)

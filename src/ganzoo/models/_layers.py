@@ -8,7 +8,7 @@ from torch import nn
 from .. import _conv_kernels
 from .._validation import check_choice
 
-__all__ = ["NORMS", "ACTIVATIONS", "norm_2d", "activation", "dcgan_init"]
+__all__ = ["NORMS", "ACTIVATIONS", "Conv2d", "ConvTranspose2d", "norm_2d", "activation", "dcgan_init"]
 
 NORMS = ("batch", "instance", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "none")
@@ -25,6 +25,23 @@ class Conv2d(nn.Conv2d):
             if out is not None:
                 return out
         return super()._conv_forward(input, weight, bias)
+
+
+class ConvTranspose2d(nn.ConvTranspose2d):
+    """:class:`torch.nn.ConvTranspose2d` (same parameters, state dict and repr) whose bf16 CPU
+    product of a tiny input map (at most 4x4: a DCGAN generator's first two layers) takes the
+    faster matrix-product path of :mod:`ganzoo._conv_kernels`; everything else is
+    nn.ConvTranspose2d's."""
+
+    def forward(self, input: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if self.padding_mode == "zeros" and isinstance(self.padding, tuple):
+            output_padding = self._output_padding(
+                input, output_size, self.stride, self.padding, self.kernel_size, 2, self.dilation)  # type: ignore[arg-type]
+            out = _conv_kernels.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                                 output_padding, self.groups, self.dilation)
+            if out is not None:
+                return out
+        return super().forward(input, output_size)
 
 
 def norm_2d(kind: str, channels: int) -> nn.Module:

@@ -23,7 +23,7 @@ from .._validation import check_choice, check_int_at_least
 from ..errors import ConfigError
 from ..registry import CRITICS, GENERATORS
 from ._conditional import check_labels, check_num_classes, label_embedding, projection_embedding
-from ._layers import NORMS, Conv2d, activation, check_noise, dcgan_init, norm_2d
+from ._layers import NORMS, Conv2d, ConvTranspose2d, activation, check_noise, dcgan_init, norm_2d
 
 __all__ = ["DCGANGenerator", "DCGANCritic", "dcgan_layout"]
 
@@ -107,18 +107,18 @@ class DCGANGenerator(nn.Module):
         in_ch = latent_dim + (0 if self.label_embedding is None else self.label_embedding.embedding_dim)
         ch = width * 2 ** (doublings - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_ch, ch, base, 1, 0, bias=False),
+            ConvTranspose2d(in_ch, ch, base, 1, 0, bias=False),
             norm_2d(norm, ch),
             activation("relu", inplace=True),
         ]
         for _ in range(doublings - 1):
             layers += [
-                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
                 norm_2d(norm, ch // 2),
                 activation("relu", inplace=True),
             ]
             ch //= 2
-        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
