@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ganzoo
 from ganzoo.models import DCGANCritic, DCGANGenerator, dcgan_layout
@@ -86,3 +88,27 @@ def test_mlp_toy_sizes():
 def test_mlp_bad_shapes(kwargs):
     with pytest.raises(ganzoo.ConfigError):
         ganzoo.create_generator("mlp", **kwargs)
+
+
+@given(alpha=st.floats(0.01, 100.0), seed=st.integers(0, 2**16))
+@settings(max_examples=25, deadline=None)
+def test_bias_free_critic_is_positively_homogeneous(alpha, seed):
+    """D(alpha x) = alpha D(x) and D(0) = 0 for any weights: why SN-GAN needs biases (recipes.sngan)."""
+    torch.manual_seed(seed)
+    d = DCGANCritic(image_size=16, channels=1, width=4, norm="none")
+    for p in d.parameters():
+        torch.nn.init.normal_(p)
+    x = torch.randn(3, 1, 16, 16, dtype=torch.float64)
+    d = d.double()
+    assert torch.equal(d(torch.zeros_like(x)), torch.zeros(3, dtype=torch.float64))
+    torch.testing.assert_close(d(alpha * x), alpha * d(x), rtol=1e-9, atol=1e-12)
+    biased = DCGANCritic(image_size=16, channels=1, width=4, norm="none", bias=True).double()
+    for m in biased.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.bias)
+    assert (biased(torch.zeros_like(x)) != 0).all()
+
+
+def test_critic_bias_must_be_bool():
+    with pytest.raises(ganzoo.ConfigError, match="bias must be True or False"):
+        DCGANCritic(image_size=16, channels=1, width=4, bias="yes")

@@ -40,6 +40,13 @@ def test_sngan_recipe():
     t = recipes.sngan(image_size=32, width=8, device="cpu")
     assert type(t.loss).__name__ == "HingeLoss" and isinstance(t.regularizers[0], SpectralNorm)
     assert opt_hparams(t.critic_optimizer) == ("Adam", 2e-4, (0.0, 0.9)) and t.critic_steps == 5
+    convs = [m for m in t.critic.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.bias is not None for m in convs)  # a bias-free critic scores 0 at x = 0: collapse
+    # width 8 at 32 px: convs 3->8->16->32->1; biases add 8 + 16 + 32 + 1 parameters
+    plain = recipes.sngan(image_size=32, width=8, device="cpu", critic_bias=False)
+    assert all(m.bias is None for m in plain.critic.modules() if isinstance(m, torch.nn.Conv2d))
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(t.critic) - count(plain.critic) == 8 + 16 + 32 + 1
 
 
 def test_reference_architecture_by_default():

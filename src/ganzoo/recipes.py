@@ -92,6 +92,7 @@ def _networks(
     critic_norm: str,
     seed: int | None,
     num_classes: int | None = None,
+    critic_bias: bool = False,
 ) -> tuple[nn.Module, nn.Module]:
     if seed is not None:  # seed before building so the initial weights are reproducible too
         from ._rng import seed_everything
@@ -104,6 +105,8 @@ def _networks(
         )
     if critic is None:
         extra = {} if num_classes is None else {"num_classes": num_classes}
+        if critic_bias:
+            extra["bias"] = True
         critic = CRITICS.create("dcgan", image_size=image_size, channels=channels, width=width, norm=critic_norm,
                                 **extra)
     return generator, critic
@@ -245,12 +248,19 @@ def sngan(
     betas: Sequence[float] = (0.0, 0.9),
     seed: int | None = None,
     num_classes: int | None = None,
+    critic_bias: bool = True,
     **trainer_kwargs: Any,
 ) -> Trainer:
     """SN-GAN (Miyato et al. 2018): hinge loss, spectral norm on every critic layer, Adam
-    2e-4 betas (0.0, 0.9), 5 critic steps (the paper's CIFAR-10 ResNet setting)."""
+    2e-4 betas (0.0, 0.9), 5 critic steps (the paper's CIFAR-10 ResNet setting).
+
+    The DCGAN critic the recipe builds has biases (``critic_bias=True``, as the paper's CNN):
+    without them a critic without normalisation scores the zero image 0 whatever its weights,
+    and the generator collapses onto that grey image (see :class:`~ganzoo.models.dcgan.DCGANCritic`).
+    ``critic_bias=False`` builds the bias-free critic this recipe used before; a ``critic``
+    you pass is used as it is."""
     G, D = _networks(generator, critic, image_size=image_size, channels=channels, latent_dim=latent_dim,
-                     width=width, critic_norm="none", seed=seed, num_classes=num_classes)
+                     width=width, critic_norm="none", seed=seed, num_classes=num_classes, critic_bias=critic_bias)
     trainer_kwargs.setdefault("critic_steps", 5)
     return _trainer(G, D, HingeLoss(), [SpectralNorm()], num_classes, _adam(lr, betas), seed=seed, **trainer_kwargs)
 
