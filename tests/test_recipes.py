@@ -53,6 +53,9 @@ def test_reference_architecture_by_default():
     t = recipes.wgan_gp(device="cpu")
     assert sum(p.numel() for p in t.generator.parameters()) == 3_576_704
     assert sum(p.numel() for p in t.critic.parameters()) == 2_763_776
+    # SN-GAN's critic adds biases: 64 + 128 + 256 + 512 + 1
+    sn = recipes.sngan(device="cpu")
+    assert sum(p.numel() for p in sn.critic.parameters()) == 2_763_776 + 961
 
 
 @pytest.mark.parametrize("recipe", [recipes.dcgan, recipes.wgan_clip, recipes.wgan_gp, recipes.sngan])
