@@ -32,9 +32,10 @@ oneDNN's bf16 kernel takes 2.4x longer there (the DCGAN critic's 4x4 -> 8x8 inpu
 512 -> 256 channels, batch 64: 8.9 ms against 3.7 ms; the 64x64 generator's 1x1 -> 4x4 first
 layer 2.0 ms against 0.8 ms); from 8x8 maps on oneDNN is faster and stays.
 
-Both accumulate the bf16 products in float32 (col2im sums its taps in a float32 buffer) and
-round the result to bf16 once, so the values agree with oneDNN's to bf16 rounding (tested
-against ``torch.ops.aten.convolution_backward``). Only bf16 on CPU, groups 1, dilation 1, zero
+The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
+once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
+each tap's product to bf16 and sums the taps that meet in an output in a float32 buffer, so it
+may differ from oneDNN by a few bf16 ulps (tested against float64: at most 3x oneDNN's error). Only bf16 on CPU, groups 1, dilation 1, zero
 padding take these paths; everything else (float32 included) runs PyTorch's kernels unchanged.
 """
 
