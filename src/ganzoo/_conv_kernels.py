@@ -35,8 +35,9 @@ layer 2.0 ms against 0.8 ms); from 8x8 maps on oneDNN is faster and stays.
 The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
 once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
 each tap's product to bf16 and sums the taps that meet in an output in a float32 buffer, so it
-may differ from oneDNN by a few bf16 ulps (tested against float64: at most 3x oneDNN's error). Only bf16 on CPU, groups 1, dilation 1, zero
-padding take these paths; everything else (float32 included) runs PyTorch's kernels unchanged.
+may differ from oneDNN by a few bf16 ulps (tested against float64: at most 3x oneDNN's error).
+Only bf16 on CPU, groups 1, dilation 1, zero padding take these paths; everything else (float32
+included) runs PyTorch's kernels unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ from torch import Tensor
 MAX_OUTPUT_PIXELS = 64
 #: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im.
 MAX_SMALL_MAP_PIXELS = 16
+
+
+def bf16_autocast_on_cpu(x: Tensor) -> bool:
+    """Whether ``x`` is a CPU tensor under bf16 autocast outside a trace (a torch-function mode,
+    e.g. the penalty's, must see PyTorch's own functions): where these kernels may take over."""
+    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16 and not torch._C._is_torch_function_mode_enabled())
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -155,11 +163,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
     Casts like autocast does (input, weight and bias to bf16; the weight's cast is differentiable,
     so its gradient arrives in float32) and runs the product with autocast off.
     """
-    if isinstance(padding, str) or not weight.requires_grad or not torch.is_grad_enabled():
-        return None
-    if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
-        return None
-    if torch._C._is_torch_function_mode_enabled():  # a trace (e.g. the penalty's) must see F.conv2d
+    if isinstance(padding, str) or not weight.requires_grad or not torch.is_grad_enabled() or not bf16_autocast_on_cpu(x):
         return None
     xb = x.to(torch.bfloat16)
     if not use_matmul_weight_grad(xb, _out_hw(x.shape[-2:], weight.shape[-2:], stride, padding), dilation, groups):
@@ -230,27 +234,20 @@ class _ConvTranspose2dSmallMap(torch.autograd.Function):
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
                      output_padding: Any, groups: int, dilation: Any) -> Tensor | None:
-    """``F.conv_transpose2d`` under bf16 CPU autocast through :func:`conv_transpose2d_mm` where it
-    applies (see :func:`use_matmul_transpose`: input maps of at most 4x4, such as a generator's
-    first two layers); None where it does not (call ``F.conv_transpose2d``).
+    """``F.conv_transpose2d`` under bf16 CPU autocast through :class:`_ConvTranspose2dSmallMap`
+    where it applies (see :func:`use_matmul_transpose`: input maps of at most 4x4, such as a
+    generator's first two layers); None where it does not (call ``F.conv_transpose2d``).
 
     Casts like autocast does (input, weight and bias to bf16, the weight's cast differentiable)
-    and runs the product with autocast off; with gradients it goes through
-    :class:`_ConvTranspose2dSmallMap`, without (a generator sampling for the critic's step) it
-    calls the matrix product directly.
+    and runs the product with autocast off, with or without gradients (a generator sampling for
+    the critic's step runs it under ``no_grad``).
     """
-    if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu") or torch.get_autocast_dtype("cpu") != torch.bfloat16:
-        return None
-    if torch._C._is_torch_function_mode_enabled() or x.dim() != 4:
+    if not bf16_autocast_on_cpu(x):
         return None
     xb = x.to(torch.bfloat16)
     if not use_matmul_transpose(xb, dilation, groups):
         return None
     out_hw = _transposed_hw(xb, weight, stride, padding, output_padding)
     with torch.autocast("cpu", enabled=False):
-        wb = weight.to(torch.bfloat16)
         bb = None if bias is None else bias.to(torch.bfloat16)
-        if torch.is_grad_enabled() and (xb.requires_grad or wb.requires_grad or (bb is not None and bb.requires_grad)):
-            return _ConvTranspose2dSmallMap.apply(xb, wb, bb, stride, padding, out_hw)
-        y = conv_transpose2d_mm(xb, wb, stride, padding, out_hw)
-        return y if bb is None else y + bb.view(1, -1, 1, 1)
+        return _ConvTranspose2dSmallMap.apply(xb, weight.to(torch.bfloat16), bb, stride, padding, out_hw)
