@@ -1,13 +1,16 @@
 """Anime faces: DCGAN vs WGAN-GP side by side, as a resumable program (the anime-faces notebook).
 
-    python examples/anime_wgan_gp.py --quick --out runs/anime-quick      # ~3 min on 2 CPU cores
+    python examples/anime_wgan_gp.py --quick --out runs/anime-quick      # ~3 min on 2 AMX CPU cores
+    python examples/anime_wgan_gp.py --out runs/anime                    # ~30 min: strict modes separate them
     python examples/anime_wgan_gp.py --data ~/data/animefaces --out runs/anime   # the notebook's run
     python examples/anime_wgan_gp.py --resume --out runs/anime           # continue after Ctrl-C or a crash
 
 Without --data it trains on ganzoo's built-in synthetic faces, whose 144 modes are known,
-and measures how many modes each model covers. With --data DIR (e.g. the Kaggle "Anime
-Faces" folder, ~21.5k images, any layout) it trains on your images. The defaults are the
-notebook's: 64x64 reference architectures, batch 64, DCGAN Adam 2e-4 (0.5, 0.999) with real
+and measures how many modes each model covers: by default 9,000 generator steps each at
+32x32, width 32, amp auto, the budget after which WGAN-GP's samples are clean enough for
+the strict count (--quick: a shorter look). With --data DIR (e.g. the Kaggle "Anime
+Faces" folder, ~21.5k images, any layout) it trains on your images with the notebook's
+settings: 64x64 reference architectures, batch 64, DCGAN Adam 2e-4 (0.5, 0.999) with real
 labels 0.9 for 60 epochs, WGAN-GP Adam 1e-4 (0.0, 0.9), lambda 10, 5 critic updates on the
 same real batch for 50 epochs. Everything is written under --out (see summary.md there).
 """
@@ -41,7 +44,7 @@ LABELS = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_clip": "WGAN-clip", "sng
 NOTEBOOK_EPOCHS = {"dcgan": 60, "wgan_gp": 50, "wgan_clip": 50, "sngan": 50}
 DEFAULTS: dict[str, Any] = {
     "models": "dcgan,wgan_gp", "image_size": 64, "width": 64, "latent_dim": 100, "batch_size": 64,
-    "synthetic_images": 20000, "eval_samples": 2000, "amp": "off", "critic_batches": "reuse",
+    "synthetic_images": 20000, "eval_samples": 1000, "amp": "off", "critic_batches": "reuse",
     "keep_checkpoints": 3, "workers": 0, "seed": 0, "device": None,
 }
 # --quick: a CPU-sized run. WGAN-GP needs 5 critic updates per generator step, so it
@@ -50,7 +53,17 @@ DEFAULTS: dict[str, Any] = {
 # recipe warns), at 32 px they draw faces. bf16 where amp="auto" picks it (AMX CPUs).
 QUICK: dict[str, Any] = {
     "image_size": 32, "width": 32, "batch_size": 64, "synthetic_images": 5000, "eval_samples": 1000,
-    "amp": "auto", "steps": None, "quick_steps": {"dcgan": 2000, "wgan_gp": 800, "wgan_clip": 800, "sngan": 800},
+    "amp": "auto", "steps": None, "preset": "--quick",
+    "preset_steps": {"dcgan": 2000, "wgan_gp": 800, "wgan_clip": 800, "sngan": 800},
+}
+# No --data and no --quick: the budget measured to separate the models by strict modes on
+# the built-in faces (benchmarks/results/anime_faces_32px_9000.md): 32 px, width 32, bf16
+# where amp="auto" picks it, 9,000 generator steps each (~30 min on 2 AMX cores). The
+# notebook's 64 px settings (DEFAULTS) are for --data, or for --image-size 64 --width 64 --epochs.
+FACES: dict[str, Any] = {
+    "image_size": 32, "width": 32, "eval_samples": 1000, "amp": "auto", "sample_every": 500,
+    "preset": "built-in faces default",
+    "preset_steps": {"dcgan": 9000, "wgan_gp": 9000, "wgan_clip": 9000, "sngan": 9000},
 }
 RESUME_OVERRIDES = ("steps", "epochs", "device", "workers", "threads", "tensorboard")
 
@@ -65,16 +78,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, help="folder of training images (searched recursively; unreadable files are "
                    "skipped and reported). Default: the built-in synthetic faces")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, help="passes over the data for every model (default: the notebook's, "
-                        "DCGAN 60 and WGAN-GP 50)")
+    length.add_argument("--epochs", type=int, help="passes over the data for every model (default with --data: the "
+                        "notebook's, DCGAN 60 and WGAN-GP 50; on the built-in faces: 9,000 generator steps each)")
     length.add_argument("--steps", type=int, help="generator steps for every model (instead of --epochs)")
     p.add_argument("--batch-size", type=int, help="images per batch (default 64)")
-    p.add_argument("--image-size", type=int, help="image side in pixels, 4*2^k (default 64; --quick: 32)")
-    p.add_argument("--width", type=int, help="feature maps of the outer conv layers, ngf = ndf (default 64, the "
-                   "reference architecture; --quick: 32)")
+    p.add_argument("--image-size", type=int, help="image side in pixels, 4*2^k (default 64 with --data; built-in "
+                   "faces and --quick: 32)")
+    p.add_argument("--width", type=int, help="feature maps of the outer conv layers, ngf = ndf (default 64 with "
+                   "--data, the reference architecture; built-in faces and --quick: 32)")
     p.add_argument("--latent-dim", type=int, help="noise size (default 100)")
-    p.add_argument("--amp", choices=["off", "bf16", "fp16", "auto"], help="mixed precision (default off, as the "
-                   "notebook; bf16 is about 2x faster for WGAN-GP on CPUs with AVX-512 BF16)")
+    p.add_argument("--amp", choices=["off", "bf16", "fp16", "auto"], help="mixed precision (default off with --data, "
+                   "as the notebook; built-in faces and --quick: auto, bf16 where it is faster, ~4x on AMX CPUs)")
     p.add_argument("--critic-batches", choices=["reuse", "fresh"], help="'reuse' (default, the notebook): the critic "
                    "updates of one generator step share one real batch; 'fresh': a new batch each (WGAN-GP paper)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -86,10 +100,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="CPU-sized run: 32x32, width 32, amp auto, DCGAN 2000 and WGAN-GP 800 "
                    "generator steps on 5,000 synthetic faces (any flag you also give wins)")
     p.add_argument("--synthetic-images", type=int, help="size of the synthetic dataset (default 20000; --quick: 5000)")
-    p.add_argument("--eval-samples", type=int, help="generated images per mode-coverage measurement (default 2000; "
-                   "--quick: 1000)")
+    p.add_argument("--eval-samples", type=int, help="generated images per mode-coverage measurement (default 1000)")
     p.add_argument("--sample-every", type=int, help="generator steps between sample grids and coverage measurements "
-                   "(default: 16 snapshots per model)")
+                   "(default: 16 snapshots per model; built-in faces: 500)")
     p.add_argument("--checkpoint-every", type=int, help="generator steps between checkpoints (default: a tenth of "
                    "the run, at most 500)")
     p.add_argument("--keep-checkpoints", type=int, help="checkpoints kept per model (default 3)")
@@ -124,7 +137,9 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings.update(quick=args.quick, steps=None, epochs=None, sample_every=None, checkpoint_every=None, threads=None,
                     tensorboard=False, data=None, no_progress=False)
     if args.quick:
-        settings.update({k: v for k, v in QUICK.items()})
+        settings.update(QUICK)
+    elif args.data is None:
+        settings.update(FACES)
     settings.update(given)
     if settings["data"] is not None:
         settings["data"] = str(Path(settings["data"]).expanduser().resolve())
@@ -241,8 +256,9 @@ def total_steps(model: str, settings: dict[str, Any], batches_per_epoch: int) ->
     """Generator steps for ``model`` and how they were chosen."""
     if settings.get("steps"):
         return settings["steps"], "--steps"
-    if settings.get("quick") and not settings.get("epochs"):
-        return settings["quick_steps"][model], "--quick"
+    preset_steps = settings.get("preset_steps") or settings.get("quick_steps")  # quick_steps: older run.json files
+    if preset_steps and not settings.get("epochs"):
+        return preset_steps[model], settings.get("preset", "--quick")
     epochs = settings.get("epochs") or NOTEBOOK_EPOCHS[model]
     reuse = settings["critic_batches"] == "reuse" or model == "dcgan"
     critic_steps = 1 if model == "dcgan" else 5
