@@ -1,7 +1,7 @@
 """Anime faces: DCGAN vs WGAN-GP side by side, as a resumable program (the anime-faces notebook).
 
     python examples/anime_wgan_gp.py --quick --out runs/anime-quick      # ~3 min on 2 AMX CPU cores
-    python examples/anime_wgan_gp.py --out runs/anime                    # ~30 min: strict modes separate them
+    python examples/anime_wgan_gp.py --out runs/anime                    # 28 min on 2 AMX cores: strict modes
     python examples/anime_wgan_gp.py --data ~/data/animefaces --out runs/anime   # the notebook's run
     python examples/anime_wgan_gp.py --resume --out runs/anime           # continue after Ctrl-C or a crash
 

@@ -121,6 +121,21 @@ def test_anime_example_help_documents_every_flag(capsys):
     assert module.QUICK["image_size"] == 32 and module.QUICK["amp"] == "auto"  # DCGAN collapses at 16 px
 
 
+
+@pytest.mark.parametrize("argv, size, width, amp, steps", [
+    ([], 32, 32, "auto", {"dcgan": 9000, "wgan_gp": 9000}),  # built-in faces: the measured default run
+    (["--quick"], 32, 32, "auto", {"dcgan": 2000, "wgan_gp": 800}),
+    (["--data", "imgs"], 64, 64, "off", {"dcgan": 60 * 312, "wgan_gp": 50 * 312}),  # the notebook's
+    (["--image-size", "16", "--steps", "7"], 16, 32, "auto", {"dcgan": 7, "wgan_gp": 7}),  # flags win
+    (["--epochs", "2"], 32, 32, "auto", {"dcgan": 2 * 312, "wgan_gp": 2 * 312}),
+])
+def test_anime_example_defaults_per_data_source(argv, size, width, amp, steps):
+    module = load_example("anime_wgan_gp")
+    settings = module.resolve_settings(module.parse_args(argv))
+    assert (settings["image_size"], settings["width"], settings["amp"]) == (size, width, amp)
+    assert {m: module.total_steps(m, settings, 312)[0] for m in steps} == steps
+
+
 def messy_folder(root: Path) -> Path:
     (root / "a" / "b").mkdir(parents=True)
     for i, path in enumerate([root / "one.png", root / "a" / "two.jpg", root / "a" / "b" / "three.png"]):
