@@ -26,24 +26,6 @@ def test_weight_grad_matches_convolution_backward_float64(shape):
     torch.testing.assert_close(_conv_kernels.conv2d_weight_grad(g, x, (k, k), s, p), ref, rtol=1e-12, atol=1e-12)
 
 
-
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
-@pytest.mark.parametrize("channels", [1, 3, 4, 6, 8, 128])
-def test_patches_word_copy_is_the_elementwise_gather(dtype, channels):
-    """The 8-byte word copy of the patches (where the channel runs allow it) is bit-exact."""
-    gen = torch.Generator().manual_seed(channels)
-    xn = torch.randn(2, 7, 9, channels, generator=gen).to(dtype)
-    (ho, wo), (kh, kw), (sh, sw) = (3, 3), (3, 4), (2, 1)
-    s_b, s_h, s_w, s_c = xn.stride()
-    expected = xn.as_strided((2, ho, wo, kh, kw, channels), (s_b, s_h * sh, s_w * sw, s_h, s_w, s_c)).clone()
-    got = _conv_kernels._patches(xn, (ho, wo), (kh, kw), (sh, sw))
-    assert got.dtype == dtype and got.is_contiguous()
-    assert torch.equal(got, expected)
-    sliced = xn[..., 1:]  # a storage offset and odd runs: the per-element copy
-    s_b, s_h, s_w, s_c = sliced.stride()
-    expected = sliced.as_strided((2, ho, wo, kh, kw, channels - 1), (s_b, s_h * sh, s_w * sw, s_h, s_w, s_c))
-    assert torch.equal(_conv_kernels._patches(sliced, (ho, wo), (kh, kw), (sh, sw)), expected)
-
 def _critic_and_batch():
     torch.manual_seed(0)
     critic = ganzoo.create_critic("dcgan", image_size=32, channels=3, width=16, norm="none")
