@@ -57,8 +57,8 @@ QUICK: dict[str, Any] = {
     "preset_steps": {"dcgan": 2000, "wgan_gp": 800, "wgan_clip": 800, "sngan": 800},
 }
 # No --data and no --quick: the budget measured to separate the models by strict modes on
-# the built-in faces (benchmarks/results/anime_faces_32px_9000.md): 32 px, width 32, bf16
-# where amp="auto" picks it, 9,000 generator steps each (~30 min on 2 AMX cores). The
+# the built-in faces (benchmarks/results/anime_default_run.md): 32 px, width 32, bf16
+# where amp="auto" picks it, 9,000 generator steps each (28 min on 2 AMX cores). The
 # notebook's 64 px settings (DEFAULTS) are for --data, or for --image-size 64 --width 64 --epochs.
 FACES: dict[str, Any] = {
     "image_size": 32, "width": 32, "eval_samples": 1000, "amp": "auto", "sample_every": 500,
