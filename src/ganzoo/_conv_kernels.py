@@ -174,50 +174,21 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
         return _Conv2dMatmulWeightGrad.apply(xb, wb, bb, stride, padding)
 
 
-class _ConvTranspose2dMatmulWeightGrad(torch.autograd.Function):
-    """``conv_transpose2d(g, w)`` (the input gradient of a conv, as in the penalty's chain), whose
-    weight gradient is :func:`conv2d_weight_grad` with the roles of input and output gradient
-    swapped, and whose input gradient is ``conv2d(dy, w)`` (both differentiable)."""
-
-    @staticmethod
-    def forward(ctx: Any, g: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any) -> Tensor:
-        ctx.save_for_backward(g, weight)
-        ctx.conf = (_pair(stride), _pair(padding))
-        if use_matmul_transpose(g):
-            return conv_transpose2d_mm(g, weight, stride, padding, _transposed_hw(g, weight, stride, padding, output_padding))
-        return F.conv_transpose2d(g, weight, None, stride, padding, output_padding)
-
-    @staticmethod
-    def backward(ctx: Any, dy: Tensor) -> tuple[Tensor | None, ...]:
-        g, weight = ctx.saved_tensors
-        stride, padding = ctx.conf
-        dy = dy.to(g.dtype)
-        grad_g = F.conv2d(dy, weight, None, stride, padding) if ctx.needs_input_grad[0] else None
-        grad_w = conv2d_weight_grad(g, dy, weight.shape[-2:], stride, padding).to(weight.dtype) if ctx.needs_input_grad[1] else None
-        return grad_g, grad_w, None, None, None
-
-
-def conv_transpose2d_chain(g: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any,
-                           groups: int, dilation: Any) -> Tensor:
-    """``F.conv_transpose2d(g, weight, ...)``, with the matrix-product weight gradient where it
-    applies (``g`` is the conv's output gradient, so its maps are the conv's output size)."""
-    if (weight.requires_grad and torch.is_grad_enabled()
-            and use_matmul_weight_grad(g, (g.shape[-2], g.shape[-1]), dilation, groups)):
-        return _ConvTranspose2dMatmulWeightGrad.apply(g, weight, stride, padding, output_padding)
-    return F.conv_transpose2d(g, weight, None, stride, padding, output_padding, groups, dilation)
-
-
-class _ConvTranspose2dSmallMap(torch.autograd.Function):
-    """``conv_transpose2d(x, w, b)`` of a tiny map through :func:`conv_transpose2d_mm`; its input
-    gradient is ``conv2d(grad, w)`` and its weight gradient :func:`conv2d_weight_grad` with the
-    roles of input and output gradient swapped (both differentiable under ``create_graph``)."""
+class _ConvTranspose2d(torch.autograd.Function):
+    """``conv_transpose2d(x, w, b)`` (a conv's input gradient, as in the penalty's chain, or a
+    generator's up-sampling layer): the forward through :func:`conv_transpose2d_mm` for tiny maps
+    (:func:`use_matmul_transpose`), PyTorch's kernel otherwise; the input gradient is
+    ``conv2d(grad, w)`` and the weight gradient :func:`conv2d_weight_grad` with the roles of input
+    and output gradient swapped (both differentiable under ``create_graph``)."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
-                out_hw: tuple[int, int]) -> Tensor:
+                output_padding: Any) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.conf = (_pair(stride), _pair(padding), bias is not None)
-        y = conv_transpose2d_mm(x, weight, stride, padding, out_hw)
+        if not use_matmul_transpose(x):
+            return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding)
+        y = conv_transpose2d_mm(x, weight, stride, padding, _transposed_hw(x, weight, stride, padding, output_padding))
         return y if bias is None else y + bias.view(1, -1, 1, 1)
 
     @staticmethod
@@ -232,9 +203,19 @@ class _ConvTranspose2dSmallMap(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None, None
 
 
+def conv_transpose2d_chain(g: Tensor, weight: Tensor, stride: Any, padding: Any, output_padding: Any,
+                           groups: int, dilation: Any) -> Tensor:
+    """``F.conv_transpose2d(g, weight, ...)``, with the matrix-product weight gradient where it
+    applies (``g`` is the conv's output gradient, so its maps are the conv's output size)."""
+    if (weight.requires_grad and torch.is_grad_enabled()
+            and use_matmul_weight_grad(g, (g.shape[-2], g.shape[-1]), dilation, groups)):
+        return _ConvTranspose2d.apply(g, weight, None, stride, padding, output_padding)
+    return F.conv_transpose2d(g, weight, None, stride, padding, output_padding, groups, dilation)
+
+
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
                      output_padding: Any, groups: int, dilation: Any) -> Tensor | None:
-    """``F.conv_transpose2d`` under bf16 CPU autocast through :class:`_ConvTranspose2dSmallMap`
+    """``F.conv_transpose2d`` under bf16 CPU autocast through :class:`_ConvTranspose2d`
     where it applies (see :func:`use_matmul_transpose`: input maps of at most 4x4, such as a
     generator's first two layers); None where it does not (call ``F.conv_transpose2d``).
 
@@ -247,7 +228,6 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any
     xb = x.to(torch.bfloat16)
     if not use_matmul_transpose(xb, dilation, groups):
         return None
-    out_hw = _transposed_hw(xb, weight, stride, padding, output_padding)
     with torch.autocast("cpu", enabled=False):
         bb = None if bias is None else bias.to(torch.bfloat16)
-        return _ConvTranspose2dSmallMap.apply(xb, weight.to(torch.bfloat16), bb, stride, padding, out_hw)
+        return _ConvTranspose2d.apply(xb, weight.to(torch.bfloat16), bb, stride, padding, output_padding)

@@ -34,7 +34,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
     nn.ConvTranspose2d's."""
 
     def forward(self, input: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        if self.padding_mode == "zeros" and isinstance(self.padding, tuple) and _conv_kernels.bf16_autocast_on_cpu(input):
+        if _conv_kernels.bf16_autocast_on_cpu(input):  # nn.ConvTranspose2d allows only zero padding
             output_padding = self._output_padding(
                 input, output_size, self.stride, self.padding, self.kernel_size, 2, self.dilation)  # type: ignore[arg-type]
             out = _conv_kernels.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
