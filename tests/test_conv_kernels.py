@@ -43,7 +43,9 @@ def _plain(critic):
     return plain
 
 
-def test_critic_bf16_weight_gradients_match_pytorch_kernels():
+@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
+def test_critic_bf16_weight_gradients_match_pytorch_kernels(monkeypatch, amx):
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     critic, x = _critic_and_batch()
     plain = _plain(critic)
     grads = []
@@ -68,7 +70,9 @@ def test_critic_float32_takes_pytorch_path_exactly():
         assert torch.equal(a.grad, b.grad)
 
 
-def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch):
+@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
+def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch, amx):
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     critic, x = _critic_and_batch()
     grads = []
     for matmul in (True, False):
@@ -83,9 +87,11 @@ def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch):
         torch.testing.assert_close(a, b, rtol=2e-2, atol=1e-2 * b.abs().max().item())
 
 
-def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients():
+@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
+def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients(monkeypatch, amx):
     """A generic create_graph penalty (the path critics with batch norm take) differentiates
     through the bf16 matrix-product convolution too: same weight gradients as torch's kernels."""
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     from ganzoo.amp import input_gradient
 
     critic, x = _critic_and_batch()
@@ -141,9 +147,23 @@ def _generator_pair():
     return G, plain, torch.randn(8, 16)
 
 
-def test_generator_bf16_matches_pytorch_kernels_to_bf16_rounding():
-    """The 1x1 -> 4x4 and 4x4 -> 8x8 layers run as matrix products under bf16 autocast: outputs
-    and weight gradients as close to float64 as PyTorch's kernels are (x1.5 + 1 bf16 ulp)."""
+@pytest.mark.parametrize("amx, pixels", [(True, 16), (False, 1)])
+def test_small_map_limit_follows_the_cpu(monkeypatch, amx, pixels):
+    """With AMX the 4x4 maps take the matrix product; without, only 1x1 maps (oneDNN's AVX-512
+    BF16 kernel is faster from 4x4 on)."""
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
+    assert _conv_kernels.small_map_pixels() == pixels
+    for side in (1, 2, 4, 8):
+        x = torch.zeros(2, 3, side, side, dtype=torch.bfloat16)
+        assert _conv_kernels.use_matmul_transpose(x) is (side * side <= pixels)
+        assert not _conv_kernels.use_matmul_transpose(x.float())
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_generator_bf16_matches_pytorch_kernels_to_bf16_rounding(monkeypatch, amx):
+    """The 1x1 -> 4x4 and (with AMX) 4x4 -> 8x8 layers run as matrix products under bf16 autocast:
+    outputs and weight gradients as close to float64 as PyTorch's kernels are (x1.5 + 1 bf16 ulp)."""
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     G, plain, z = _generator_pair()
     exact = copy.deepcopy(plain).double()
     out = exact(z.double())

@@ -179,14 +179,18 @@ def test_fused_optimizers_by_default_with_the_same_updates():
     ("AuthenticAMD", set(), False, False),
 ])
 def test_cpu_bf16_is_fast_rules(monkeypatch, vendor, flags, amx, fast):
-    amp_module.cpu_bf16_is_fast.cache_clear()
+    caches = (amp_module.cpu_bf16_is_fast, amp_module.cpu_has_amx)
+    for cached in caches:
+        cached.cache_clear()
     monkeypatch.setattr(amp_module, "_cpu_flags", lambda: (vendor, flags))
     monkeypatch.setattr(amp_module, "cpu_supports_bf16", lambda: "avx512_bf16" in flags)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     try:
         assert amp_module.cpu_bf16_is_fast() is fast
+        assert amp_module.cpu_has_amx() is (amx or "amx_bf16" in flags)
     finally:
-        amp_module.cpu_bf16_is_fast.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
 
 
 # ---------------------------------------------------------------- the benchmark script

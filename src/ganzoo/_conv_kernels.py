@@ -28,9 +28,12 @@ and a generator's up-sampling layer) of a map of at most :data:`MAX_SMALL_MAP_PI
     \quad\Longleftrightarrow\quad
     Y_{\text{cols}} = X W_{\text{mat}}, \quad y = \operatorname{col2im}(Y_{\text{cols}}).
 
-oneDNN's bf16 kernel takes 2.4x longer there (the DCGAN critic's 4x4 -> 8x8 input gradient,
-512 -> 256 channels, batch 64: 8.9 ms against 3.7 ms; the 64x64 generator's 1x1 -> 4x4 first
-layer 2.0 ms against 0.8 ms); from 8x8 maps on oneDNN is faster and stays.
+On a CPU with AMX oneDNN's bf16 kernel takes 2.4x longer there (the DCGAN critic's 4x4 -> 8x8
+input gradient, 512 -> 256 channels, batch 64: 8.9 ms against 3.7 ms; the 64x64 generator's
+1x1 -> 4x4 first layer 2.0 ms against 0.8 ms); from 8x8 maps on oneDNN is faster and stays.
+Without AMX (AVX-512 BF16 only) only 1x1 maps take the matrix product (:func:`small_map_pixels`):
+on an AMD EPYC the generator's 1x1 -> 4x4 layer took 3.6-4.6 ms with oneDNN against 1.4-2.1 ms,
+but the 4x4 -> 8x8 input gradient 12.2-13.4 ms against 15.5-15.9 ms.
 
 The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
 once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
@@ -48,10 +51,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .amp import cpu_has_amx
+
 #: Output maps up to this many pixels (8x8) compute the bf16 weight gradient as a matrix product.
 MAX_OUTPUT_PIXELS = 64
-#: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im.
+#: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im
+#: on CPUs with AMX (see :func:`small_map_pixels`).
 MAX_SMALL_MAP_PIXELS = 16
+
+
+def small_map_pixels() -> int:
+    """The largest input map (in pixels) whose bf16 transposed convolution takes
+    :func:`conv_transpose2d_mm` on this CPU: :data:`MAX_SMALL_MAP_PIXELS` with AMX, 1 without
+    (oneDNN's AVX-512 BF16 kernel is faster from 4x4 maps on; see the module docstring)."""
+    return MAX_SMALL_MAP_PIXELS if cpu_has_amx() else 1
 
 
 def bf16_autocast_on_cpu(x: Tensor) -> bool:
@@ -87,9 +100,9 @@ def conv2d_weight_grad(grad: Tensor, x: Tensor, kernel: tuple[int, int], stride:
 
 def use_matmul_transpose(x: Tensor, dilation: Any = 1, groups: int = 1) -> bool:
     """Whether a transposed convolution of ``x`` (bf16 CPU, a map of at most
-    :data:`MAX_SMALL_MAP_PIXELS` pixels) takes :func:`conv_transpose2d_mm`."""
+    :func:`small_map_pixels` pixels) takes :func:`conv_transpose2d_mm`."""
     return (x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and groups == 1
-            and _pair(dilation) == (1, 1) and x.shape[2] * x.shape[3] <= MAX_SMALL_MAP_PIXELS)
+            and _pair(dilation) == (1, 1) and x.shape[2] * x.shape[3] <= small_map_pixels())
 
 
 def conv_transpose2d_mm(x: Tensor, weight: Tensor, stride: Any, padding: Any, out_hw: tuple[int, int]) -> Tensor:
@@ -216,8 +229,8 @@ def conv_transpose2d_chain(g: Tensor, weight: Tensor, stride: Any, padding: Any,
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
                      output_padding: Any, groups: int, dilation: Any) -> Tensor | None:
     """``F.conv_transpose2d`` under bf16 CPU autocast through :class:`_ConvTranspose2d`
-    where it applies (see :func:`use_matmul_transpose`: input maps of at most 4x4, such as a
-    generator's first two layers); None where it does not (call ``F.conv_transpose2d``).
+    where it applies (see :func:`use_matmul_transpose`: input maps of at most 4x4 with AMX, such
+    as a generator's first two layers, 1x1 without); None where it does not (call ``F.conv_transpose2d``).
 
     Casts like autocast does (input, weight and bias to bf16, the weight's cast differentiable)
     and runs the product with autocast off, with or without gradients (a generator sampling for

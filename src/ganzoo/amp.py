@@ -27,7 +27,8 @@ from torch import Tensor
 from ._validation import check_choice
 from .errors import ConfigError
 
-__all__ = ["AMP_MODES", "AmpPolicy", "resolve_amp", "cpu_supports_bf16", "cpu_bf16_is_fast", "input_gradient"]
+__all__ = ["AMP_MODES", "AmpPolicy", "resolve_amp", "cpu_supports_bf16", "cpu_bf16_is_fast", "cpu_has_amx",
+           "input_gradient"]
 
 #: The accepted values of ``amp=`` (see the module docstring).
 AMP_MODES = ("off", "bf16", "fp16", "auto")
@@ -77,15 +78,20 @@ def cpu_bf16_is_fast() -> bool:
     as float32 FMA, and the conversions make autocast slower (measured here: a 2048^2 matmul
     at half the float32 speed, the WGAN-GP step 1.2-2x slower). ``amp="bf16"`` still runs there.
     """
+    return cpu_has_amx() or (_cpu_flags()[0] == "AuthenticAMD" and cpu_supports_bf16())
+
+
+@functools.cache
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles for bfloat16 (Intel Sapphire Rapids and later, where the
+    OS exposes them): oneDNN's fastest bf16 kernels, and the ones :mod:`ganzoo._conv_kernels`
+    is tuned for."""
     check = getattr(torch.cpu, "_is_amx_tile_supported", None)
     if check is not None:
         with contextlib.suppress(Exception):
             if check():
                 return True
-    vendor, flags = _cpu_flags()
-    if "amx_bf16" in flags:
-        return True
-    return vendor == "AuthenticAMD" and cpu_supports_bf16()
+    return "amx_bf16" in _cpu_flags()[1]
 
 
 def resolve_amp(mode: str, device: torch.device | str) -> str:
