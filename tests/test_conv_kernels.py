@@ -13,6 +13,12 @@ from ganzoo import _conv_kernels
 from ganzoo._input_gradient import critic_input_gradient
 
 
+@pytest.fixture(autouse=True)
+def every_product(monkeypatch):
+    """The test nets are small: let their products take the matrix-product paths too."""
+    monkeypatch.setattr(_conv_kernels, "MIN_MATMUL_MACS", 0)
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 8, 8, 5, 4, 2, 1), (3, 4, 4, 6, 2, 3, 1, 0), (2, 2, 5, 5, 3, 4, 1, 2)])
 def test_weight_grad_matches_convolution_backward_float64(shape):
     b, c, h, w, o, k, s, p = shape
@@ -153,10 +159,28 @@ def test_small_map_limit_follows_the_cpu(monkeypatch, amx, pixels):
     BF16 kernel is faster from 4x4 on)."""
     monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     assert _conv_kernels.small_map_pixels() == pixels
+    weight = torch.zeros(3, 5, 4, 4, dtype=torch.bfloat16)
     for side in (1, 2, 4, 8):
         x = torch.zeros(2, 3, side, side, dtype=torch.bfloat16)
-        assert _conv_kernels.use_matmul_transpose(x) is (side * side <= pixels)
-        assert not _conv_kernels.use_matmul_transpose(x.float())
+        assert _conv_kernels.use_matmul_transpose(x, weight) is (side * side <= pixels)
+        assert not _conv_kernels.use_matmul_transpose(x.float(), weight)
+
+
+@pytest.mark.parametrize("batch, channels, side, expected", [
+    (64, 128, 8, True),   # the 64x64 reference critic's 128 -> 256 layer: 537 M multiply-adds
+    (64, 512, 1, False),  # its 512 -> 1 layer: 0.5 M
+    (8, 8, 4, False),     # a 16x16 critic of width 8: 0.02 M (1.5x slower through the matrix product)
+])
+def test_small_products_keep_onednn(monkeypatch, batch, channels, side, expected):
+    """Products under MIN_MATMUL_MACS multiply-adds stay on oneDNN (the paths' fixed cost is ~0.1 ms)."""
+    monkeypatch.setattr(_conv_kernels, "MIN_MATMUL_MACS", 2**24)
+    out = 2 * channels if channels < 512 else 1
+    x = torch.zeros(batch, channels, side, side, dtype=torch.bfloat16)
+    weight = torch.zeros(out, channels, 4, 4, dtype=torch.bfloat16)
+    assert _conv_kernels.use_matmul_weight_grad(x, weight, (side, side)) is expected
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: True)
+    tiny_map = x[..., :4, :4]  # the transposed product's input: at most 4x4
+    assert _conv_kernels.use_matmul_transpose(tiny_map, weight.transpose(0, 1)) is expected
 
 
 @pytest.mark.parametrize("amx", [True, False])

@@ -217,6 +217,24 @@ def test_throughput_benchmark_quick_run(tmp_path):
     assert "Command: `python benchmarks/throughput.py --quick" in md and data["machine"]["torch"] == torch.__version__
 
 
+def test_throughput_vs_commit_compares_every_row(tmp_path):
+    """benchmarks/throughput_vs_commit.py imports src/ganzoo at a commit and times every ganzoo
+    row of throughput.py against it (here HEAD against itself, tiny nets)."""
+    spec = importlib.util.spec_from_file_location("throughput_vs_commit", ROOT / "benchmarks" / "throughput_vs_commit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = module.main(["--base", "HEAD", "--recipes", "dcgan", "--image-size", "16", "--width", "4",
+                          "--batch-size", "4", "--repeats", "2", "--warmup", "0", "--dcgan-steps", "1",
+                          "--out", str(tmp_path / "r")])
+    rows = report["results"]["dcgan"]["rows"]
+    assert [r["row"] for r in rows] == [name for name, *_ in module.ROWS]
+    for r in rows:
+        assert len(r["base_s"]) == len(r["head_s"]) == 2 and r["time_ratio"] > 0
+        assert r["slower"] is (r["time_ratio"] > 1.02)
+    md = (tmp_path / "r.md").read_text()
+    assert "vs commit HEAD" in md and "| bf16 channels_last |" in md
+
+
 def test_flop_counter_gives_the_exact_counts_of_a_linear_layer_and_a_convolution():
     counter_cls = load_benchmark().FlopCounter
     linear = torch.nn.Linear(3, 4)

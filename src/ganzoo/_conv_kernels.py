@@ -35,6 +35,11 @@ Without AMX (AVX-512 BF16 only) only 1x1 maps take the matrix product (:func:`sm
 on an AMD EPYC the generator's 1x1 -> 4x4 layer took 3.6-4.6 ms with oneDNN against 1.4-2.1 ms,
 but the 4x4 -> 8x8 input gradient 12.2-13.4 ms against 15.5-15.9 ms.
 
+**Small products stay on oneDNN.** Each path costs ~0.1 ms of Python and layout work per call, so
+a product of fewer than :data:`MIN_MATMUL_MACS` multiply-adds keeps oneDNN's kernel (on an AMD
+EPYC a 16x16 critic of width 8 at batch 8 ran its bf16 step 1.5x slower through them; the 64x64
+reference nets' layers are 50-2,000 M multiply-adds).
+
 The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
 once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
 each tap's product to bf16 and sums the taps that meet in an output in a float32 buffer, so it
@@ -58,6 +63,8 @@ MAX_OUTPUT_PIXELS = 64
 #: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im
 #: on CPUs with AMX (see :func:`small_map_pixels`).
 MAX_SMALL_MAP_PIXELS = 16
+#: Products of fewer multiply-adds than this (2**24) keep oneDNN's kernels (see the module docstring).
+MIN_MATMUL_MACS = 2**24
 
 
 def small_map_pixels() -> int:
@@ -70,7 +77,7 @@ def small_map_pixels() -> int:
 def bf16_autocast_on_cpu(x: Tensor) -> bool:
     """Whether ``x`` is a CPU tensor under bf16 autocast outside a trace (a torch-function mode,
     e.g. the penalty's, must see PyTorch's own functions): where these kernels may take over."""
-    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+    return (torch.is_autocast_enabled("cpu") and x.is_cpu  # cheapest first: called on every convolution
             and torch.get_autocast_dtype("cpu") == torch.bfloat16 and not torch._C._is_torch_function_mode_enabled())
 
 
@@ -78,10 +85,18 @@ def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def use_matmul_weight_grad(x: Tensor, out_hw: tuple[int, int], dilation: Any = 1, groups: int = 1) -> bool:
-    """Whether the bf16 matrix-product weight gradient applies to a convolution of ``x``."""
-    return (x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and groups == 1
-            and _pair(dilation) == (1, 1) and out_hw[0] * out_hw[1] <= MAX_OUTPUT_PIXELS)
+def _applies(x: Tensor, weight: Tensor, pixels: int, max_pixels: int, dilation: Any, groups: int) -> bool:
+    """The rules shared by both paths, on shapes only: CPU, groups 1, dilation 1, at most
+    ``max_pixels`` positions, at least :data:`MIN_MATMUL_MACS` multiply-adds."""
+    return (x.device.type == "cpu" and x.dim() == 4 and groups == 1 and _pair(dilation) == (1, 1)
+            and pixels <= max_pixels and x.shape[0] * pixels * weight.numel() >= MIN_MATMUL_MACS)
+
+
+def use_matmul_weight_grad(x: Tensor, weight: Tensor, out_hw: tuple[int, int], dilation: Any = 1,
+                           groups: int = 1) -> bool:
+    """Whether the bf16 matrix-product weight gradient applies to a convolution of ``x`` with
+    ``weight`` whose output maps are ``out_hw``."""
+    return x.dtype == torch.bfloat16 and _applies(x, weight, out_hw[0] * out_hw[1], MAX_OUTPUT_PIXELS, dilation, groups)
 
 
 def conv2d_weight_grad(grad: Tensor, x: Tensor, kernel: tuple[int, int], stride: Any, padding: Any) -> Tensor:
@@ -98,11 +113,14 @@ def conv2d_weight_grad(grad: Tensor, x: Tensor, kernel: tuple[int, int], stride:
     return (g.t() @ cols.to(g.dtype)).view(o, kh, kw, c).permute(0, 3, 1, 2)
 
 
-def use_matmul_transpose(x: Tensor, dilation: Any = 1, groups: int = 1) -> bool:
-    """Whether a transposed convolution of ``x`` (bf16 CPU, a map of at most
+def use_matmul_transpose(x: Tensor, weight: Tensor, dilation: Any = 1, groups: int = 1) -> bool:
+    """Whether a transposed convolution of ``x`` with ``weight`` (bf16 CPU, a map of at most
     :func:`small_map_pixels` pixels) takes :func:`conv_transpose2d_mm`."""
-    return (x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and groups == 1
-            and _pair(dilation) == (1, 1) and x.shape[2] * x.shape[3] <= small_map_pixels())
+    return x.dtype == torch.bfloat16 and _transpose_applies(x, weight, dilation, groups)
+
+
+def _transpose_applies(x: Tensor, weight: Tensor, dilation: Any, groups: int) -> bool:
+    return x.dim() == 4 and _applies(x, weight, x.shape[2] * x.shape[3], small_map_pixels(), dilation, groups)
 
 
 def conv_transpose2d_mm(x: Tensor, weight: Tensor, stride: Any, padding: Any, out_hw: tuple[int, int]) -> Tensor:
@@ -147,7 +165,7 @@ class _Conv2dMatmulWeightGrad(torch.autograd.Function):
             natural = [(grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + (kh, kw)[i] for i in range(2)]
             output_padding = (x.shape[2] - natural[0], x.shape[3] - natural[1])
             grad_x = F.conv_transpose2d(grad, weight, None, stride, padding, output_padding)
-        elif ctx.needs_input_grad[0] and use_matmul_transpose(grad):
+        elif ctx.needs_input_grad[0] and use_matmul_transpose(grad, weight):
             grad_x = conv_transpose2d_mm(grad, weight, stride, padding, (x.shape[2], x.shape[3]))
         elif ctx.needs_input_grad[0]:
             grad_x = torch.ops.aten.convolution_backward(
@@ -176,11 +194,12 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
     Casts like autocast does (input, weight and bias to bf16; the weight's cast is differentiable,
     so its gradient arrives in float32) and runs the product with autocast off.
     """
-    if isinstance(padding, str) or not weight.requires_grad or not torch.is_grad_enabled() or not bf16_autocast_on_cpu(x):
+    if not bf16_autocast_on_cpu(x) or isinstance(padding, str) or not torch.is_grad_enabled() or not weight.requires_grad:
+        return None  # the autocast check first: it is the cheapest, and it reads no tensor attribute
+    out_hw = _out_hw(x.shape[-2:], weight.shape[-2:], stride, padding)
+    if not _applies(x, weight, out_hw[0] * out_hw[1], MAX_OUTPUT_PIXELS, dilation, groups):
         return None
     xb = x.to(torch.bfloat16)
-    if not use_matmul_weight_grad(xb, _out_hw(x.shape[-2:], weight.shape[-2:], stride, padding), dilation, groups):
-        return None
     with torch.autocast("cpu", enabled=False):
         wb = weight.to(torch.bfloat16)
         bb = None if bias is None else bias.to(torch.bfloat16)
@@ -199,7 +218,7 @@ class _ConvTranspose2d(torch.autograd.Function):
                 output_padding: Any) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.conf = (_pair(stride), _pair(padding), bias is not None)
-        if not use_matmul_transpose(x):
+        if not use_matmul_transpose(x, weight):
             return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding)
         y = conv_transpose2d_mm(x, weight, stride, padding, _transposed_hw(x, weight, stride, padding, output_padding))
         return y if bias is None else y + bias.view(1, -1, 1, 1)
@@ -221,7 +240,7 @@ def conv_transpose2d_chain(g: Tensor, weight: Tensor, stride: Any, padding: Any,
     """``F.conv_transpose2d(g, weight, ...)``, with the matrix-product weight gradient where it
     applies (``g`` is the conv's output gradient, so its maps are the conv's output size)."""
     if (weight.requires_grad and torch.is_grad_enabled()
-            and use_matmul_weight_grad(g, (g.shape[-2], g.shape[-1]), dilation, groups)):
+            and use_matmul_weight_grad(g, weight, (g.shape[-2], g.shape[-1]), dilation, groups)):
         return _ConvTranspose2d.apply(g, weight, None, stride, padding, output_padding)
     return F.conv_transpose2d(g, weight, None, stride, padding, output_padding, groups, dilation)
 
@@ -238,9 +257,9 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any
     """
     if not bf16_autocast_on_cpu(x):
         return None
-    xb = x.to(torch.bfloat16)
-    if not use_matmul_transpose(xb, dilation, groups):
+    if not _transpose_applies(x, weight, dilation, groups):
         return None
+    xb = x.to(torch.bfloat16)
     with torch.autocast("cpu", enabled=False):
         bb = None if bias is None else bias.to(torch.bfloat16)
         return _ConvTranspose2d.apply(xb, weight.to(torch.bfloat16), bb, stride, padding, output_padding)
