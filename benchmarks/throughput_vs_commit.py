@@ -84,7 +84,7 @@ def compare(recipe: str, before, args: argparse.Namespace) -> dict[str, Any]:
     D = ganzoo.create_critic("dcgan", image_size=args.image_size, channels=3, width=args.width,
                              norm=T.SETTINGS[recipe]["norm"])
     contenders = [T.make_notebook(recipe, G, D, batches, "cpu", 100)]
-    for row in ROWS:
+    for row in [r for r in ROWS if not args.rows or r[0] in args.rows]:
         contenders += [make(before, recipe, batches, args.width, "base", row),
                         make(ganzoo, recipe, batches, args.width, "head", row)]
     steps = args.dcgan_steps if recipe == "dcgan" else args.steps
@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", default="d641d12", help="git commit to compare with (default: before issue 15)")
     p.add_argument("--recipes", nargs="+", default=["wgan_gp", "dcgan"], choices=list(T.SETTINGS))
+    p.add_argument("--rows", nargs="+", default=None, choices=[name for name, *_ in ROWS],
+                   help="only these rows (default: all)")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=1, help="WGAN-GP generator steps per timed repeat")

@@ -37,8 +37,9 @@ but the 4x4 -> 8x8 input gradient 12.2-13.4 ms against 15.5-15.9 ms.
 
 **Small products stay on oneDNN.** Each path costs ~0.1 ms of Python and layout work per call, so
 a product of fewer than :data:`MIN_MATMUL_MACS` multiply-adds keeps oneDNN's kernel (on an AMD
-EPYC a 16x16 critic of width 8 at batch 8 ran its bf16 step 1.5x slower through them; the 64x64
-reference nets' layers are 50-2,000 M multiply-adds).
+EPYC the bf16 WGAN-GP step of 16x16 nets of width 8 at batch 8 ran 1.5x slower through them). The
+64x64 reference nets' products that take these paths are 50-2,000 M multiply-adds; their
+critic's 512 -> 1 scoring layer (0.5 M) stays on oneDNN.
 
 The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
 once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
