@@ -84,7 +84,7 @@ def cpu_bf16_is_fast() -> bool:
 @functools.cache
 def cpu_has_amx() -> bool:
     """Whether this CPU has AMX tiles for bfloat16 (Intel Sapphire Rapids and later, where the
-    OS exposes them): oneDNN's fastest bf16 kernels, and the ones :mod:`ganzoo._conv_kernels`
+    OS exposes them): oneDNN's fastest bf16 kernels, and the ones ``ganzoo._conv_kernels``
     is tuned for."""
     check = getattr(torch.cpu, "_is_amx_tile_supported", None)
     if check is not None:
