@@ -629,7 +629,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{b['ganzoo_floor_ms']:.0f} | {b['max_speedup_at_fp32_peak']:.2f}x | "
                      f"{b['gflop_per_s_needed_for_2x']:.0f} GFLOP/s ({b['pct_of_peak_needed_for_2x']:.0f} %) |")
     lines += ["", "Per compute type: the same arithmetic at the peak of the compute type the defaults run in "
-              "(`amp=\"auto\"`: bf16 on a CPU with AMX), and the share of THAT peak the defaults reach.", "",
+              "(`amp=\"auto\"`: bf16 where this CPU's bf16 is fast: AMX, or AMD with AVX-512 BF16), and the share of THAT peak the defaults reach.", "",
               "| recipe | defaults compute in | its peak GFLOP/s | floor ms | max speed-up | defaults reach (own peak) | "
               "2x needs (own peak) |", "|---|---|---:|---:|---:|---:|---:|"]
     for recipe, b in report["roofline"].items():
