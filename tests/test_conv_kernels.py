@@ -166,15 +166,15 @@ def test_small_map_limit_follows_the_cpu(monkeypatch, amx, pixels):
         assert not _conv_kernels.use_matmul_transpose(x.float(), weight)
 
 
-@pytest.mark.parametrize("batch, channels, side, expected", [
-    (64, 128, 8, True),   # the 64x64 reference critic's 128 -> 256 layer: 537 M multiply-adds
-    (64, 512, 1, False),  # its 512 -> 1 layer: 0.5 M
-    (8, 8, 4, False),     # a 16x16 critic of width 8: 0.02 M (1.5x slower through the matrix product)
+@pytest.mark.parametrize("batch, channels, out, side, expected", [
+    (64, 128, 256, 8, True),  # the 64x64 reference critic's 128 -> 256 layer (8x8 out): 2,147 M multiply-adds
+    (64, 512, 1, 1, True),    # its 512 -> 1 scoring layer: 0.52 M, the smallest product of those nets
+    (64, 128, 1, 1, False),   # a 32x32 critic's 128 -> 1 scoring layer: 0.13 M
+    (8, 8, 16, 4, False),     # a 16x16 critic of width 8: 0.26 M (1.5x slower through the matrix product)
 ])
-def test_small_products_keep_onednn(monkeypatch, batch, channels, side, expected):
+def test_small_products_keep_onednn(monkeypatch, batch, channels, out, side, expected):
     """Products under MIN_MATMUL_MACS multiply-adds stay on oneDNN (the paths' fixed cost is ~0.1 ms)."""
-    monkeypatch.setattr(_conv_kernels, "MIN_MATMUL_MACS", 2**24)
-    out = 2 * channels if channels < 512 else 1
+    monkeypatch.undo()  # the module's own threshold, not the autouse fixture's 0
     x = torch.zeros(batch, channels, side, side, dtype=torch.bfloat16)
     weight = torch.zeros(out, channels, 4, 4, dtype=torch.bfloat16)
     assert _conv_kernels.use_matmul_weight_grad(x, weight, (side, side)) is expected

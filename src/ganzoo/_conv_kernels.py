@@ -37,9 +37,10 @@ but the 4x4 -> 8x8 input gradient 12.2-13.4 ms against 15.5-15.9 ms.
 
 **Small products stay on oneDNN.** Each path costs ~0.1 ms of Python and layout work per call, so
 a product of fewer than :data:`MIN_MATMUL_MACS` multiply-adds keeps oneDNN's kernel (on an AMD
-EPYC the bf16 WGAN-GP step of 16x16 nets of width 8 at batch 8 ran 1.5x slower through them). The
-64x64 reference nets' products that take these paths are 50-2,000 M multiply-adds; their
-critic's 512 -> 1 scoring layer (0.5 M) stays on oneDNN.
+EPYC the bf16 WGAN-GP step of 16x16 nets of width 8 at batch 8, all of whose products are under
+0.3 M, ran 1.5x slower through them). Every product of the 64x64 reference nets that takes these
+paths is at least 0.5 M (the critic's 512 -> 1 scoring layer at batch 64, which the matrix product
+runs 1.4x faster than oneDNN even on the EPYC) and up to 2,000 M.
 
 The weight gradient accumulates the bf16 products in float32 and rounds the result to bf16
 once, as oneDNN does (tested against ``torch.ops.aten.convolution_backward``). col2im rounds
@@ -64,8 +65,8 @@ MAX_OUTPUT_PIXELS = 64
 #: Transposed convolutions of input maps up to this many pixels (4x4) run as a matrix product + col2im
 #: on CPUs with AMX (see :func:`small_map_pixels`).
 MAX_SMALL_MAP_PIXELS = 16
-#: Products of fewer multiply-adds than this (2**24) keep oneDNN's kernels (see the module docstring).
-MIN_MATMUL_MACS = 2**24
+#: Products of fewer multiply-adds than this (2**19) keep oneDNN's kernels (see the module docstring).
+MIN_MATMUL_MACS = 2**19
 
 
 def small_map_pixels() -> int:
