@@ -45,6 +45,8 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import importlib
+import inspect
 import itertools
 import json
 import os
@@ -64,9 +66,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 import ganzoo
-from ganzoo._input_gradient import _generic_critics
 from ganzoo.amp import resolve_amp
-from ganzoo.losses import BCELoss, WassersteinLoss
+from ganzoo.losses import WassersteinLoss
 from ganzoo.regularizers import GradientPenalty
 
 NOTEBOOK_WGAN_OVER_DCGAN = 252 / 50 / (38 / 60)  # minutes per epoch, Kaggle GPU: ~8x
@@ -168,22 +169,24 @@ def make_notebook(recipe: str, G, D, batches, device, latent_dim) -> Contender:
 
 
 def make_ganzoo(recipe: str, G, D, batches, device, name: str, *, amp: str, channels_last: bool | str,
-                plain: bool = False, compile: bool = False, lazy: int = 1) -> Contender:
+                plain: bool = False, compile: bool = False, lazy: int = 1, package: Any = ganzoo) -> Contender:
+    """A Trainer of ``package``: this ganzoo, or the one of an earlier commit (throughput_vs_commit.py)."""
     s = SETTINGS[recipe]
     spec = {"name": "adam", "lr": s["lr"], "betas": list(s["betas"])}
     if plain:
         spec["foreach"] = False  # an explicit choice: no fused kernel
     if recipe == "dcgan":
-        loss, regs = BCELoss(real_label=0.9), []
+        loss, regs = package.losses.BCELoss(real_label=0.9), []
     else:
-        loss, regs = WassersteinLoss(), [GradientPenalty(weight=10.0, every=lazy)]
-    trainer = ganzoo.Trainer(
+        loss, regs = package.losses.WassersteinLoss(), [package.regularizers.GradientPenalty(weight=10.0, every=lazy)]
+    quiet = {"progress": False} if "progress" in inspect.signature(package.Trainer).parameters else {}
+    trainer = package.Trainer(
         copy.deepcopy(G), copy.deepcopy(D), loss, regs, critic_steps=s["critic_steps"], critic_batches="reuse",
         generator_optimizer=spec, critic_optimizer=dict(spec), device=device, amp=amp,
-        channels_last=channels_last, compile=compile, progress=False,
+        channels_last=channels_last, compile=compile, **quiet,
     )
-    if plain:
-        _generic_critics.add(trainer.critic)  # PyTorch's generic double backward for the penalty
+    if plain:  # PyTorch's generic double backward for the penalty
+        importlib.import_module(f"{package.__name__}._input_gradient")._generic_critics.add(trainer.critic)
     stream = cycle_batches(batches)
     info = {"kind": "ganzoo", "amp": trainer.critic_amp.mode, "channels_last": trainer.channels_last,
             "plain": plain, "compile": bool(compile), "lazy_every": lazy}

@@ -18,8 +18,6 @@ This is how "no row slower than before" is measured on a given CPU (e.g. one wit
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import statistics
 import subprocess
@@ -47,26 +45,14 @@ def make(package, recipe: str, batches: list[torch.Tensor], width: int, tag: str
          row: tuple[str, str, bool, bool]) -> T.Contender:
     """A Trainer of ``package`` (this ganzoo or the base commit's) in one configuration of ``ROWS``."""
     name, amp, channels_last, plain = row
-    s = T.SETTINGS[recipe]
+    size = batches[0].shape[-1]
     torch.manual_seed(0)  # the same initial networks in every row and version
-    G = package.create_generator("dcgan", latent_dim=100, image_size=batches[0].shape[-1], channels=3, width=width)
-    D = package.create_critic("dcgan", image_size=batches[0].shape[-1], channels=3, width=width, norm=s["norm"])
-    spec = {"name": "adam", "lr": s["lr"], "betas": list(s["betas"])}
-    if plain:
-        spec["foreach"] = False
-    if recipe == "dcgan":
-        loss, regs = package.losses.BCELoss(real_label=0.9), []
-    else:
-        loss, regs = package.losses.WassersteinLoss(), [package.regularizers.GradientPenalty(weight=10.0)]
-    quiet = {"progress": False} if "progress" in inspect.signature(package.Trainer).parameters else {}
-    trainer = package.Trainer(G, D, loss, regs, critic_steps=s["critic_steps"], critic_batches="reuse",
-                              generator_optimizer=spec, critic_optimizer=dict(spec), device="cpu", amp=amp,
-                              channels_last=channels_last, **quiet)
-    if plain:
-        importlib.import_module(package.__name__ + "._input_gradient")._generic_critics.add(trainer.critic)
-    stream = T.cycle_batches(batches)
-    return T.Contender(f"{tag} {name}", lambda n: trainer.fit(stream, steps=n),
-                       {"tag": tag, "row": name, "amp": trainer.critic_amp.mode})
+    G = package.create_generator("dcgan", latent_dim=100, image_size=size, channels=3, width=width)
+    D = package.create_critic("dcgan", image_size=size, channels=3, width=width, norm=T.SETTINGS[recipe]["norm"])
+    contender = T.make_ganzoo(recipe, G, D, batches, "cpu", f"{tag} {name}", amp=amp, channels_last=channels_last,
+                              plain=plain, package=package)
+    contender.info.update(tag=tag, row=name)
+    return contender
 
 
 def quartiles(values: list[float]) -> tuple[float, float]:

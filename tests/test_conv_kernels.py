@@ -19,6 +19,13 @@ def every_product(monkeypatch):
     monkeypatch.setattr(_conv_kernels, "MIN_MATMUL_MACS", 0)
 
 
+@pytest.fixture(params=[True, False], ids=["amx", "no-amx"])
+def amx(request, monkeypatch):
+    """Both CPU rules: the 4x4 transposed products run with AMX only."""
+    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 8, 8, 5, 4, 2, 1), (3, 4, 4, 6, 2, 3, 1, 0), (2, 2, 5, 5, 3, 4, 1, 2)])
 def test_weight_grad_matches_convolution_backward_float64(shape):
     b, c, h, w, o, k, s, p = shape
@@ -49,9 +56,7 @@ def _plain(critic):
     return plain
 
 
-@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
-def test_critic_bf16_weight_gradients_match_pytorch_kernels(monkeypatch, amx):
-    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
+def test_critic_bf16_weight_gradients_match_pytorch_kernels(amx):
     critic, x = _critic_and_batch()
     plain = _plain(critic)
     grads = []
@@ -76,9 +81,7 @@ def test_critic_float32_takes_pytorch_path_exactly():
         assert torch.equal(a.grad, b.grad)
 
 
-@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
 def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch, amx):
-    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     critic, x = _critic_and_batch()
     grads = []
     for matmul in (True, False):
@@ -93,11 +96,9 @@ def test_penalty_double_backward_bf16_matches_pytorch_kernels(monkeypatch, amx):
         torch.testing.assert_close(a, b, rtol=2e-2, atol=1e-2 * b.abs().max().item())
 
 
-@pytest.mark.parametrize("amx", [True, False])  # the 4x4 transposed products run with AMX only
-def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients(monkeypatch, amx):
+def test_generic_double_backward_through_the_matmul_path_keeps_weight_gradients(amx):
     """A generic create_graph penalty (the path critics with batch norm take) differentiates
     through the bf16 matrix-product convolution too: same weight gradients as torch's kernels."""
-    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     from ganzoo.amp import input_gradient
 
     critic, x = _critic_and_batch()
@@ -153,11 +154,10 @@ def _generator_pair():
     return G, plain, torch.randn(8, 16)
 
 
-@pytest.mark.parametrize("amx, pixels", [(True, 16), (False, 1)])
-def test_small_map_limit_follows_the_cpu(monkeypatch, amx, pixels):
+def test_small_map_limit_follows_the_cpu(amx):
     """With AMX the 4x4 maps take the matrix product; without, only 1x1 maps (oneDNN's AVX-512
     BF16 kernel is faster from 4x4 on)."""
-    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
+    pixels = 16 if amx else 1
     assert _conv_kernels.small_map_pixels() == pixels
     weight = torch.zeros(3, 5, 4, 4, dtype=torch.bfloat16)
     for side in (1, 2, 4, 8):
@@ -183,11 +183,9 @@ def test_small_products_keep_onednn(monkeypatch, batch, channels, out, side, exp
     assert _conv_kernels.use_matmul_transpose(tiny_map, weight.transpose(0, 1)) is expected
 
 
-@pytest.mark.parametrize("amx", [True, False])
-def test_generator_bf16_matches_pytorch_kernels_to_bf16_rounding(monkeypatch, amx):
+def test_generator_bf16_matches_pytorch_kernels_to_bf16_rounding(amx):
     """The 1x1 -> 4x4 and (with AMX) 4x4 -> 8x8 layers run as matrix products under bf16 autocast:
     outputs and weight gradients as close to float64 as PyTorch's kernels are (x1.5 + 1 bf16 ulp)."""
-    monkeypatch.setattr(_conv_kernels, "cpu_has_amx", lambda: amx)
     G, plain, z = _generator_pair()
     exact = copy.deepcopy(plain).double()
     out = exact(z.double())
